@@ -1,0 +1,3 @@
+module github.com/example/zuora-runstatus
+
+go 1.26.8
