@@ -1,0 +1,64 @@
+// Command runstatus is the Lambda function's bootstrap. It only wires: it reads
+// the configuration once, builds the AWS and Zuora clients once per
+// container, and hands events to package handler.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+func main() {
+	// JSON logs with the request id, honouring Lambda's log level and format settings.
+	log := slog.New(lambdacontext.NewLogHandler())
+	slog.SetDefault(log)
+
+	h, err := setup(context.Background(), os.Getenv, log)
+	if err != nil {
+		// One line that names what is wrong; exiting fails the init phase.
+		var ce *handler.ConfigError
+		if errors.As(err, &ce) {
+			log.Error("invalid configuration", "variable", ce.Variable, "problem", ce.Problem)
+		} else {
+			log.Error("start-up failed", "error", err.Error())
+		}
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// setup builds everything an invocation needs, once.
+func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
+	cfg, err := handler.LoadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secrets := secretReader{secretsmanager.NewFromConfig(awsCfg)}
+	alerts := snsPublisher{sns.NewFromConfig(awsCfg)}
+
+	httpClient := zuora.NewHTTPClient()
+	client, err := zuora.New(zuora.Config{
+		BaseURL:    cfg.BaseURL,
+		HTTPClient: httpClient,
+		Tokens:     zuora.NewCredentialsSource(cfg.BaseURL, httpClient, handler.SecretCredentials(secrets, cfg.SecretID)),
+	})
+	if err != nil {
+		return nil, &handler.ConfigError{Variable: "ZUORA_BASE_URL", Problem: err.Error()}
+	}
+	return handler.New(cfg, client, alerts, log), nil
+}

@@ -1,0 +1,48 @@
+package handler
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAlertSubjectFitsSNS(t *testing.T) {
+	if got := alertSubject(123, "0.0.1", "FAILED"); got != "Zuora meter 123 version 0.0.1: FAILED" {
+		t.Errorf("subject = %q", got)
+	}
+	long := alertSubject(9223372036854775807, strings.Repeat("v", 64), "CONSUME_COMPLETED")
+	if len(long) != 100 || !strings.HasSuffix(long, "...: CONSUME_COMPLETED") || !strings.HasPrefix(long, "Zuora meter 9223372036854775807 version vvv") {
+		t.Errorf("long subject (%d) = %q", len(long), long)
+	}
+}
+
+func TestAlertAttributesAndFIFO(t *testing.T) {
+	r := Result{MeterID: 102, Version: "0.0.1", Status: "FAILED", StatusCode: 8, TrackID: "req-1",
+		CheckedAt: time.Now(), ZuoraRequestID: "a", Alert: &AlertOutcome{Published: true}}
+	a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MessageAttribute{{"meterId", "Number", "102"}, {"version", "String", "0.0.1"}, {"status", "String", "FAILED"}, {"statusCode", "Number", "8"}}
+	if !equalJSON(t, a.Attributes, want) || a.GroupID != "" || a.DeduplicationID != "" || strings.Contains(a.Message, `"alert"`) {
+		t.Errorf("standard alert = %+v", a)
+	}
+
+	fifo := "arn:aws:sns:us-east-1:123456789012:alerts.fifo"
+	a1, _ := newAlert(fifo, r)
+	retried := r
+	retried.CheckedAt, retried.ZuoraRequestID = r.CheckedAt.Add(time.Minute), "b"
+	a2, _ := newAlert(fifo, retried)
+	other := r
+	other.TrackID = "req-2"
+	a3, _ := newAlert(fifo, other)
+	if a1.GroupID != "102:0.0.1" || a1.DeduplicationID == "" || len(a1.DeduplicationID) > 128 {
+		t.Errorf("fifo alert = %+v", a1)
+	}
+	if a1.DeduplicationID != a2.DeduplicationID {
+		t.Errorf("the same observation retried got another deduplication id")
+	}
+	if a1.DeduplicationID == a3.DeduplicationID {
+		t.Errorf("another invocation got the same deduplication id")
+	}
+}

@@ -1,0 +1,353 @@
+package handler
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// replyShape is how the answer goes back: a plain result, the batch shape, or
+// an HTTP response in one of API Gateway's payload formats.
+type replyShape int
+
+const (
+	replySingle replyShape = iota
+	replyBatch
+	replyHTTP // REST API payload 1.0, HTTP API payload 2.0 and function URLs share the response keys
+)
+
+// invocation is a raw event understood: what to check and how to answer.
+type invocation struct {
+	shape  replyShape
+	source string // for logs: direct, batch, eventbridge, scheduled, apigw-rest, apigw-http, function-url
+	checks []check
+}
+
+// check is one validated meter version to ask Zuora about, with the scoping
+// headers that apply to it. Empty header fields fall back to the configuration.
+type check struct {
+	Meter
+	TrackID   string
+	EntityIDs string
+	OrgIDs    string
+}
+
+// probe holds the top-level fields that tell the event shapes apart. One
+// decode reads them all; the full HTTP event is decoded only when it is one.
+type probe struct {
+	MeterID        json.RawMessage `json:"meterId"`
+	Version        json.RawMessage `json:"version"`
+	TrackID        json.RawMessage `json:"trackId"`
+	EntityIDs      json.RawMessage `json:"entityIds"`
+	OrgIDs         json.RawMessage `json:"orgIds"`
+	Meters         json.RawMessage `json:"meters"`
+	DetailType     json.RawMessage `json:"detail-type"`
+	Source         json.RawMessage `json:"source"`
+	Detail         json.RawMessage `json:"detail"`
+	RequestContext json.RawMessage `json:"requestContext"`
+	HTTPMethod     json.RawMessage `json:"httpMethod"`
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}
+
+// parseEvent decides what a raw event is and validates it. Every failure wraps
+// ErrInvalidRequest; nothing here calls out.
+func parseEvent(payload []byte, cfg *Config) (invocation, error) {
+	var p probe
+	if err := decodeObject(payload, &p, "event"); err != nil {
+		return invocation{}, err
+	}
+	switch {
+	case p.RequestContext != nil:
+		return parseHTTP(payload, p)
+	case p.DetailType != nil || p.Detail != nil:
+		return parseEventBridge(p, cfg)
+	case p.Meters != nil:
+		checks, err := parseBatch(p.Meters, p)
+		return invocation{shape: replyBatch, source: "batch", checks: checks}, err
+	case p.MeterID != nil:
+		c, err := parseCheck(p)
+		return invocation{shape: replySingle, source: "direct", checks: []check{c}}, err
+	}
+	return invocation{}, invalid(`the event is not a known shape: expected {"meterId", "version"}, {"meters": [...]}, an EventBridge event or an API Gateway / function URL request`)
+}
+
+// decodeObject insists on one JSON object, so that arrays, strings and null
+// get a clear message instead of an empty match.
+func decodeObject(data []byte, v any, what string) error {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return invalid("the %s must be a JSON object", what)
+	}
+	if err := json.Unmarshal(trimmed, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return invalid("%s field %q has the wrong type (%s)", what, te.Field, te.Value)
+		}
+		return invalid("the %s is not valid JSON: %v", what, err)
+	}
+	return nil
+}
+
+// parseCheck validates one direct payload (or batch item, or EventBridge detail).
+func parseCheck(p probe) (check, error) {
+	if p.MeterID == nil {
+		return check{}, invalid("meterId is required")
+	}
+	if p.Version == nil {
+		return check{}, invalid("version is required")
+	}
+	id, err := meterIDFromJSON(p.MeterID)
+	if err != nil {
+		return check{}, err
+	}
+	version, err := stringField(p.Version, "version")
+	if err != nil {
+		return check{}, err
+	}
+	m, err := newMeter(id, version)
+	if err != nil {
+		return check{}, err
+	}
+	c := check{Meter: m}
+	if c.TrackID, err = stringField(p.TrackID, "trackId"); err != nil {
+		return check{}, err
+	}
+	if c.EntityIDs, err = stringField(p.EntityIDs, "entityIds"); err != nil {
+		return check{}, err
+	}
+	if c.OrgIDs, err = stringField(p.OrgIDs, "orgIds"); err != nil {
+		return check{}, err
+	}
+	return c, c.validate()
+}
+
+// validate applies Zuora's own header rules (the client owns them) so a bad
+// value is refused here, as InvalidRequest, before anything is sent.
+func (c check) validate() error {
+	err := zuora.ValidateRequest(zuora.Request{MeterID: c.MeterID, Version: c.Version,
+		TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	return nil
+}
+
+func parseBatch(raw json.RawMessage, top probe) ([]check, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		return nil, invalid("meters must be an array of {\"meterId\", \"version\"} objects")
+	}
+	if len(items) == 0 || len(items) > MaxBatch {
+		return nil, invalid("meters has %d items; it must have 1 to %d", len(items), MaxBatch)
+	}
+	checks := make([]check, len(items))
+	for i, item := range items {
+		var p probe
+		if err := decodeObject(item, &p, fmt.Sprintf("meters[%d]", i)); err != nil {
+			return nil, err
+		}
+		// Batch-level trackId, entityIds and orgIds apply to items that set none.
+		for _, f := range []struct{ item, top *json.RawMessage }{
+			{&p.TrackID, &top.TrackID}, {&p.EntityIDs, &top.EntityIDs}, {&p.OrgIDs, &top.OrgIDs},
+		} {
+			if *f.item == nil {
+				*f.item = *f.top
+			}
+		}
+		c, err := parseCheck(p)
+		if err != nil {
+			return nil, fmt.Errorf("meters[%d]: %w", i, err)
+		}
+		checks[i] = c
+	}
+	return checks, nil
+}
+
+func parseEventBridge(p probe, cfg *Config) (invocation, error) {
+	detailType, err := stringField(p.DetailType, "detail-type")
+	if err != nil {
+		return invocation{}, err
+	}
+	source, err := stringField(p.Source, "source")
+	if err != nil {
+		return invocation{}, err
+	}
+	if p.DetailType == nil || p.Source == nil || p.Detail == nil {
+		return invocation{}, invalid("an EventBridge event needs detail-type, source and detail")
+	}
+	detail := p.Detail
+	// EventBridge Scheduler without Input sends detail as the string "{}".
+	if s := bytes.TrimSpace(detail); len(s) > 0 && s[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(s, &inner); err != nil {
+			return invocation{}, invalid("detail is not valid JSON")
+		}
+		detail = json.RawMessage(inner)
+	}
+	var d probe
+	if err := decodeObject(detail, &d, "detail"); err != nil {
+		return invocation{}, err
+	}
+	switch {
+	case d.Meters != nil:
+		checks, err := parseBatch(d.Meters, d)
+		return invocation{shape: replyBatch, source: "eventbridge", checks: checks}, err
+	case d.MeterID != nil || d.Version != nil:
+		c, err := parseCheck(d)
+		return invocation{shape: replySingle, source: "eventbridge", checks: []check{c}}, err
+	}
+	scheduled := detailType == "Scheduled Event" && (source == "aws.events" || source == "aws.scheduler")
+	if !scheduled {
+		return invocation{}, invalid("the EventBridge event (source %q, detail-type %q) names no meter in its detail", source, detailType)
+	}
+	if len(cfg.WatchMeters) == 0 {
+		return invocation{}, invalid("a scheduled event names no meters and WATCH_METERS is empty")
+	}
+	checks := make([]check, len(cfg.WatchMeters))
+	for i, m := range cfg.WatchMeters {
+		checks[i] = check{Meter: m}
+	}
+	return invocation{shape: replyBatch, source: "scheduled", checks: checks}, nil
+}
+
+// meterIDFromJSON accepts a positive integer as a JSON number or as a string of digits.
+func meterIDFromJSON(raw json.RawMessage) (string, error) {
+	s := bytes.TrimSpace(raw)
+	if len(s) > 0 && s[0] == '"' {
+		var v string
+		if err := json.Unmarshal(s, &v); err != nil {
+			return "", invalid("meterId is not a valid string")
+		}
+		return v, nil
+	}
+	if len(s) == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return "", invalid("meterId must be a positive integer (a JSON number or a string of digits)")
+	}
+	return string(s), nil
+}
+
+// newMeter validates a meter id given as text and a version.
+func newMeter(id, version string) (Meter, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 || strings.TrimLeft(id, "0123456789") != "" {
+		return Meter{}, invalid("meterId %q must be a positive integer", truncate(id, 40))
+	}
+	m := Meter{MeterID: n, Version: version}
+	if err := zuora.ValidateRequest(zuora.Request{MeterID: n, Version: version}); err != nil {
+		return Meter{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	return m, nil
+}
+
+// stringField reads an optional JSON string; an absent or null field is "".
+func stringField(raw json.RawMessage, name string) (string, error) {
+	if raw == nil || string(bytes.TrimSpace(raw)) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", invalid("%s must be a string", name)
+	}
+	return s, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// parseHTTP reads API Gateway REST (payload 1.0), HTTP API (payload 2.0) and
+// function URL requests for GET /meters/{meterId}/{version}/run-status.
+func parseHTTP(payload []byte, p probe) (invocation, error) {
+	var (
+		method, path string
+		params       map[string]string
+		header       func(string) string
+		inv          = invocation{shape: replyHTTP}
+	)
+	if p.HTTPMethod != nil {
+		var ev events.APIGatewayProxyRequest
+		if err := decodeObject(payload, &ev, "API Gateway request"); err != nil {
+			return inv, err
+		}
+		inv.source = "apigw-rest"
+		method, path, params = ev.HTTPMethod, ev.Path, ev.PathParameters
+		if proxy, ok := params["proxy"]; ok && params["meterId"] == "" {
+			path, params = proxy, nil
+		}
+		header = headerLookup(ev.Headers, ev.MultiValueHeaders)
+	} else {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := decodeObject(payload, &ev, "HTTP request"); err != nil {
+			return inv, err
+		}
+		if ev.Version != "2.0" || ev.RequestContext.HTTP.Method == "" {
+			return inv, invalid("the request is neither API Gateway payload 1.0 nor 2.0")
+		}
+		inv.source = "apigw-http"
+		if ev.RouteKey == "$default" && strings.Contains(ev.RequestContext.DomainName, ".lambda-url.") {
+			inv.source = "function-url"
+		}
+		method, path, params = ev.RequestContext.HTTP.Method, ev.RawPath, ev.PathParameters
+		header = headerLookup(ev.Headers, nil)
+	}
+	if method != "GET" {
+		return inv, invalid("method %s is not allowed; use GET", truncate(method, 16))
+	}
+	id, version := params["meterId"], params["version"]
+	if id == "" || version == "" {
+		var err error
+		if id, version, err = splitRunStatusPath(path); err != nil {
+			return inv, err
+		}
+	}
+	m, err := newMeter(id, version)
+	if err != nil {
+		return inv, err
+	}
+	c := check{Meter: m, TrackID: header("Zuora-Track-Id"), EntityIDs: header("Zuora-Entity-Ids"), OrgIDs: header("Zuora-Org-Ids")}
+	inv.checks = []check{c}
+	return inv, c.validate()
+}
+
+// splitRunStatusPath takes the last four segments of a path, so a stage or a
+// custom-domain base path in front of the route does not matter.
+func splitRunStatusPath(path string) (id, version string, err error) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if n := len(segs); n >= 4 && segs[n-4] == "meters" && segs[n-1] == "run-status" {
+		id, idErr := url.PathUnescape(segs[n-3])
+		version, vErr := url.PathUnescape(segs[n-2])
+		if idErr == nil && vErr == nil {
+			return id, version, nil
+		}
+	}
+	return "", "", invalid("path %q is not /meters/{meterId}/{version}/run-status", truncate(path, 80))
+}
+
+func headerLookup(single map[string]string, multi map[string][]string) func(string) string {
+	return func(name string) string {
+		for k, v := range single {
+			if strings.EqualFold(k, name) {
+				return strings.TrimSpace(v)
+			}
+		}
+		for k, v := range multi {
+			if strings.EqualFold(k, name) && len(v) > 0 {
+				return strings.TrimSpace(v[0])
+			}
+		}
+		return ""
+	}
+}

@@ -1,0 +1,139 @@
+package handler
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseEventShapes(t *testing.T) {
+	cfg := &Config{WatchMeters: []Meter{{7, "1.0"}}}
+	tests := []struct {
+		name   string
+		event  string
+		shape  replyShape
+		source string
+		want   []check
+	}{
+		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []check{{Meter: Meter{123, "0.0.1"}}}},
+		{"direct string id and overrides", `{"meterId": "123", "version": "v_1-2.3", "trackId": "t-1", "entityIds": "e1", "orgIds": "o1,o2"}`,
+			replySingle, "direct", []check{{Meter: Meter{123, "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
+		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []check{{Meter: Meter{1, "2.0"}}}},
+		{"batch", `{"meters": [{"meterId": 1, "version": "a"}, {"meterId": "2", "version": "b", "orgIds": "o"}], "orgIds": "top"}`,
+			replyBatch, "batch", []check{{Meter: Meter{1, "a"}, OrgIDs: "top"}, {Meter: Meter{2, "b"}, OrgIDs: "o"}}},
+		{"eventbridge custom single", `{"detail-type": "MeterRunCheckRequested", "source": "com.example", "detail": {"meterId": 5, "version": "1"}}`,
+			replySingle, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
+		{"eventbridge custom batch", `{"detail-type": "X", "source": "com.example", "detail": {"meters": [{"meterId": 5, "version": "1"}]}}`,
+			replyBatch, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
+		{"eventbridge detail as string", `{"detail-type": "X", "source": "aws.scheduler", "detail": "{\"meterId\": 5, \"version\": \"1\"}"}`,
+			replySingle, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
+		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", []check{{Meter: Meter{7, "1.0"}}}},
+		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", []check{{Meter: Meter{7, "1.0"}}}},
+		{"rest", `{"httpMethod": "GET", "path": "/meters/9/0.0.1/run-status", "requestContext": {}, "pathParameters": {"meterId": "9", "version": "0.0.1"}, "headers": {"zuora-track-id": "h-1"}}`,
+			replyHTTP, "apigw-rest", []check{{Meter: Meter{9, "0.0.1"}, TrackID: "h-1"}}},
+		{"rest proxy", `{"httpMethod": "GET", "resource": "/{proxy+}", "requestContext": {}, "pathParameters": {"proxy": "meters/9/0.0.1/run-status"}, "multiValueHeaders": {"Zuora-Org-Ids": ["o1"]}}`,
+			replyHTTP, "apigw-rest", []check{{Meter: Meter{9, "0.0.1"}, OrgIDs: "o1"}}},
+		{"http api with stage", `{"version": "2.0", "routeKey": "GET /meters/{meterId}/{version}/run-status", "rawPath": "/prod/meters/9/0.0.1/run-status", "requestContext": {"http": {"method": "GET"}}, "headers": {"zuora-entity-ids": "e"}}`,
+			replyHTTP, "apigw-http", []check{{Meter: Meter{9, "0.0.1"}, EntityIDs: "e"}}},
+		{"function url escaped", `{"version": "2.0", "routeKey": "$default", "rawPath": "/meters/9/0%2E0%2E1/run-status", "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws", "http": {"method": "GET"}}}`,
+			replyHTTP, "function-url", []check{{Meter: Meter{9, "0.0.1"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, err := parseEvent([]byte(tt.event), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.shape != tt.shape || inv.source != tt.source {
+				t.Errorf("shape %d source %q, want %d %q", inv.shape, inv.source, tt.shape, tt.source)
+			}
+			if !equalJSON(t, inv.checks, tt.want) {
+				t.Errorf("checks = %+v, want %+v", inv.checks, tt.want)
+			}
+		})
+	}
+}
+
+// Bad input of every kind is InvalidRequest with a message that says what is
+// wrong, and never reaches Zuora.
+func TestInvalidInput(t *testing.T) {
+	long := strings.Repeat("9", 65)
+	var many []string
+	for range MaxBatch + 1 {
+		many = append(many, `{"meterId":1,"version":"a"}`)
+	}
+	tests := []struct{ event, wantMsg string }{
+		{``, "JSON object"},
+		{`null`, "JSON object"},
+		{`[{"meterId":1,"version":"a"}]`, "JSON object"},
+		{`"hello"`, "JSON object"},
+		{`{"meterId":1,`, "not valid JSON"},
+		{`{}`, "not a known shape"},
+		{`{"foo":"bar"}`, "not a known shape"},
+		{`{"meterId": 0, "version": "a"}`, "positive integer"},
+		{`{"meterId": -5, "version": "a"}`, "positive integer"},
+		{`{"meterId": 1.5, "version": "a"}`, "positive integer"},
+		{`{"meterId": 1e3, "version": "a"}`, "positive integer"},
+		{`{"meterId": "12a", "version": "a"}`, "positive integer"},
+		{`{"meterId": "+12", "version": "a"}`, "positive integer"},
+		{`{"meterId": 99999999999999999999, "version": "a"}`, "positive integer"},
+		{`{"meterId": true, "version": "a"}`, "positive integer"},
+		{`{"meterId": null, "version": "a"}`, "positive integer"},
+		{`{"meterId": 1}`, "version is required"},
+		{`{"meterId": 1, "version": 2}`, "version must be a string"},
+		{`{"meterId": 1, "version": ""}`, "version"},
+		{`{"meterId": 1, "version": "` + long + `"}`, "version"},
+		{`{"meterId": 1, "version": "../x"}`, "version"},
+		{`{"meterId": 1, "version": ".."}`, "version"},
+		{`{"meterId": 1, "version": "a/b"}`, "version"},
+		{`{"meterId": 1, "version": "a b"}`, "version"},
+		{`{"meterId": 1, "version": "é"}`, "version"},
+		{`{"meterId": 1, "version": "a", "trackId": "a:b"}`, "track"},
+		{`{"meterId": 1, "version": "a", "trackId": "` + strings.Repeat("t", 65) + `"}`, "track"},
+		{`{"meterId": 1, "version": "a", "trackId": 5}`, "trackId must be a string"},
+		{`{"meterId": 1, "version": "a", "entityIds": "a\r\nX-Evil: 1"}`, "entit"},
+		{`{"meters": []}`, "1 to 500"},
+		{`{"meters": {}}`, "array"},
+		{`{"meters": null}`, "array"},
+		{`{"meters": [` + strings.Join(many, ",") + `]}`, "1 to 500"},
+		{`{"meters": [{"meterId": 1, "version": "a"}, 5]}`, "meters[1]"},
+		{`{"meters": [{"meterId": 1, "version": "a"}, {"meterId": 1}]}`, "meters[1]: invalid request: version is required"},
+		{`{"detail-type": "Custom", "source": "com.example", "detail": {}}`, "names no meter"},
+		{`{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, "WATCH_METERS is empty"},
+		{`{"detail-type": "X", "source": "s"}`, "needs detail-type, source and detail"},
+		{`{"detail-type": "X", "source": "s", "detail": "not json"}`, "detail must be a JSON object"},
+		{`{"detail-type": "X", "source": "s", "detail": [1]}`, "detail must be a JSON object"},
+		{`{"detail-type": 5, "source": "s", "detail": {}}`, "detail-type must be a string"},
+		{`{"httpMethod": "POST", "path": "/meters/1/a/run-status", "requestContext": {}}`, "method POST"},
+		{`{"httpMethod": "GET", "path": "/meters/1/a/status", "requestContext": {}}`, "is not /meters/{meterId}/{version}/run-status"},
+		{`{"httpMethod": "GET", "path": "/x", "requestContext": {}, "pathParameters": {"meterId": "1", "version": ".."}}`, "version"},
+		{`{"httpMethod": "GET", "path": "/meters/1/a/run-status", "requestContext": {}, "headers": {"Zuora-Track-Id": "bad;id"}}`, "track"},
+		{`{"version": "2.0", "rawPath": "/meters/1/%zz/run-status", "requestContext": {"http": {"method": "GET"}}}`, "is not /meters"},
+		{`{"version": "2.0", "rawPath": "/meters/1/a%2Fb/run-status", "requestContext": {"http": {"method": "GET"}}}`, "version"},
+		{`{"version": "1.0", "rawPath": "/meters/1/a/run-status", "requestContext": {}}`, "neither API Gateway payload"},
+		{`{"requestContext": 5, "httpMethod": "GET"}`, "wrong type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.event[:min(len(tt.event), 60)], func(t *testing.T) {
+			h, fz, _ := newTestHandler(t, Config{})
+			_, err := parseEvent([]byte(tt.event), &h.cfg)
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("err = %v, want InvalidRequest", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("message %q does not say %q", err, tt.wantMsg)
+			}
+			out, err := invoke(h, tt.event)
+			if len(fz.calls()) != 0 {
+				t.Errorf("Zuora was called for bad input")
+			}
+			if strings.Contains(tt.event, `"requestContext"`) {
+				if resp := decode[httpReplyT](t, out); resp.StatusCode != 400 {
+					t.Errorf("HTTP status %d, want 400", resp.StatusCode)
+				}
+			} else if errorType(t, err) != TypeInvalidRequest {
+				t.Errorf("errorType = %s", errorType(t, err))
+			}
+		})
+	}
+}

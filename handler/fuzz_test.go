@@ -1,0 +1,37 @@
+package handler
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzInvoke feeds arbitrary bytes to the handler: it never panics, and every
+// answer is a result, an HTTP response, or a contract error.
+func FuzzInvoke(f *testing.F) {
+	files, _ := filepath.Glob("../events/*.json")
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	for _, s := range []string{`{"meterId":102,"version":"0.0.1"}`, `{"meters":[{"meterId":"1","version":"x"}]}`, `{"detail-type":"Scheduled Event","source":"aws.events","detail":"{}"}`, `[]`, `{"requestContext":{},"httpMethod":"GET"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		h, _, _ := newTestHandler(t, Config{WatchMeters: []Meter{{104, "2.0.0"}}})
+		out, err := invoke(h, string(payload))
+		if err != nil {
+			switch errorType(t, err) {
+			case TypeInvalidRequest, TypeMeterNotFound:
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("reply is not JSON: %s", out)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+// Package handler turns Lambda events into Zuora run-status checks, results
+// and alerts. It knows the function's contract, not how AWS clients are
+// built: its dependencies are the small interfaces Checker, Publisher and
+// SecretReader.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// Checker asks Zuora for a meter version's run status. *zuora.Client is one.
+type Checker interface {
+	RunStatus(ctx context.Context, req zuora.Request) (zuora.RunStatus, error)
+}
+
+// Handler is the Lambda handler. Build it once per container with New.
+type Handler struct {
+	cfg    Config
+	zuora  Checker
+	alerts Publisher
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Handler. A nil logger means slog.Default().
+func New(cfg Config, checker Checker, alerts Publisher, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.BatchConcurrency < 1 {
+		cfg.BatchConcurrency = DefaultBatchConcurrency
+	}
+	if len(cfg.AlertOn) == 0 {
+		cfg.AlertOn = []string{zuora.Failed}
+	}
+	return &Handler{cfg: cfg, zuora: checker, alerts: alerts, log: log, now: time.Now}
+}
+
+// Invoke implements lambda.Handler. It takes the raw event so that one
+// function can tell every trigger's shape apart. Failures reach Lambda as
+// errors whose errorType is one of the contract's names; HTTP callers get an
+// HTTP response instead.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	inv, err := parseEvent(payload, &h.cfg)
+	if err != nil {
+		h.log.WarnContext(ctx, "invalid request", "source", inv.source, "errorType", TypeInvalidRequest, "error", err.Error())
+		return h.fail(inv, err, nil)
+	}
+	h.applyDefaults(ctx, inv.checks)
+
+	if inv.shape == replyBatch {
+		batch, err := h.runBatch(ctx, inv.checks)
+		if err != nil {
+			return h.fail(inv, err, nil)
+		}
+		return json.Marshal(batch)
+	}
+
+	res, err := h.check(ctx, inv.checks[0])
+	if err != nil {
+		var partial *Result
+		if res.Alert != nil { // the check succeeded; only the alert did not go out
+			partial = &res
+		}
+		return h.fail(inv, err, partial)
+	}
+	if inv.shape == replyHTTP {
+		return httpReply(200, res, 0)
+	}
+	return json.Marshal(res)
+}
+
+// applyDefaults fills what the caller left out: the track id is the Lambda
+// request id, so one id follows a check through CloudWatch and Zuora.
+func (h *Handler) applyDefaults(ctx context.Context, checks []check) {
+	requestID := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	for i := range checks {
+		c := &checks[i]
+		if c.TrackID == "" {
+			c.TrackID = requestID
+		}
+		if c.EntityIDs == "" {
+			c.EntityIDs = h.cfg.EntityIDs
+		}
+		if c.OrgIDs == "" {
+			c.OrgIDs = h.cfg.OrgIDs
+		}
+	}
+}
+
+// fail turns an error into the caller's failure: an HTTP error response, or a
+// Lambda error named after the contract.
+func (h *Handler) fail(inv invocation, err error, partial *Result) ([]byte, error) {
+	k := classify(err)
+	if inv.shape == replyHTTP {
+		body := struct {
+			Error  ErrorBody `json:"error"`
+			Result *Result   `json:"result,omitempty"`
+		}{ErrorBody{k.Type, err.Error(), k.RequestID}, partial}
+		return httpReply(k.HTTPStatus, body, k.RetryAfter)
+	}
+	return nil, messages.InvokeResponse_Error{Type: k.Type, Message: err.Error()}
+}
+
+// zuoraContext keeps back a little of the invocation's time from the Zuora
+// call, so that when Zuora is slow the function still has time to answer
+// with ZuoraUnavailable instead of being cut off by Lambda's timeout.
+func zuoraContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(max(time.Until(deadline)/10, 100*time.Millisecond), time.Second)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// check runs one check: Zuora, then the alert if the status calls for one.
+// On an alert failure it returns the result too, with alert.published false.
+func (h *Handler) check(ctx context.Context, c check) (Result, error) {
+	zctx, cancel := zuoraContext(ctx)
+	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
+		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
+	})
+	cancel()
+	if err != nil {
+		h.logFailedCheck(ctx, c, err)
+		return Result{}, err
+	}
+	res := newResult(c, rs, h.now())
+	if h.cfg.alertsOn(res.Status) {
+		err = h.publish(ctx, &res)
+	}
+	h.log.InfoContext(ctx, "check",
+		"meterId", c.MeterID, "version", c.Version, "status", res.Status, "statusCode", res.StatusCode,
+		"zuoraLatencyMs", float64(rs.Latency.Microseconds())/1000, "attempts", rs.Attempts,
+		"zuoraRequestId", rs.RequestID, "trackId", c.TrackID, "alert", alertLog(res.Alert))
+	return res, err
+}
+
+func (h *Handler) publish(ctx context.Context, res *Result) error {
+	a, err := newAlert(h.cfg.TopicARN, *res)
+	if err == nil {
+		var id string
+		if id, err = h.alerts.Publish(ctx, a); err == nil {
+			res.Alert = &AlertOutcome{Published: true, MessageID: id}
+			return nil
+		}
+	}
+	res.Alert = &AlertOutcome{Published: false}
+	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
+		"status", res.Status, "errorType", TypeAlertPublishFailed, "error", err.Error())
+	return fmt.Errorf("%w: meter %d version %s is %s: %w", ErrAlertPublishFailed, res.MeterID, res.Version, res.Status, err)
+}
+
+func (h *Handler) logFailedCheck(ctx context.Context, c check, err error) {
+	k := classify(err)
+	attrs := []any{"meterId", c.MeterID, "version", c.Version, "errorType", k.Type, "error", err.Error(), "trackId", c.TrackID}
+	if ze, ok := err.(*zuora.Error); ok {
+		attrs = append(attrs, "attempts", ze.Attempts, "zuoraRequestId", ze.RequestID, "httpStatus", ze.HTTPStatus)
+	}
+	h.log.WarnContext(ctx, "check failed", attrs...)
+}
+
+func alertLog(a *AlertOutcome) string {
+	switch {
+	case a == nil:
+		return "none"
+	case a.Published:
+		return "published"
+	}
+	return "failed"
+}

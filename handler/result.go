@@ -1,0 +1,95 @@
+package handler
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// Result is the contract's output object for one check.
+type Result struct {
+	MeterID           int64         `json:"meterId"`
+	Version           string        `json:"version"`
+	Status            string        `json:"status"`
+	StatusCode        int           `json:"statusCode"`
+	StatusDescription string        `json:"statusDescription"`
+	Terminal          bool          `json:"terminal"`
+	Failed            bool          `json:"failed"`
+	CheckedAt         time.Time     `json:"checkedAt"`
+	TrackID           string        `json:"trackId"`
+	ZuoraRequestID    string        `json:"zuoraRequestId"`
+	Alert             *AlertOutcome `json:"alert,omitempty"`
+}
+
+// AlertOutcome says whether the alert this result called for reached SNS.
+type AlertOutcome struct {
+	Published bool   `json:"published"`
+	MessageID string `json:"messageId,omitempty"`
+}
+
+func newResult(c check, rs zuora.RunStatus, now time.Time) Result {
+	return Result{
+		MeterID:           c.MeterID,
+		Version:           c.Version,
+		Status:            rs.Name,
+		StatusCode:        rs.Code,
+		StatusDescription: rs.Description,
+		Terminal:          rs.Terminal,
+		Failed:            rs.Failed,
+		CheckedAt:         now.UTC().Truncate(time.Millisecond),
+		TrackID:           c.TrackID,
+		ZuoraRequestID:    rs.RequestID,
+	}
+}
+
+// BatchResult is the contract's batch shape.
+type BatchResult struct {
+	Results []BatchItem  `json:"results"`
+	Summary BatchSummary `json:"summary"`
+}
+
+// BatchSummary counts the results by status and the checks that failed.
+type BatchSummary struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"byStatus"`
+	Errors   int            `json:"errors"`
+}
+
+// BatchItem is either a Result or, for a check that failed, the meter and its error.
+type BatchItem struct {
+	Result *Result
+	Meter  Meter
+	Error  *ErrorBody
+}
+
+// MarshalJSON writes a result as the result object, and a failed check as
+// {"meterId", "version", "error": {...}}.
+func (b BatchItem) MarshalJSON() ([]byte, error) {
+	if b.Result != nil {
+		return json.Marshal(b.Result)
+	}
+	return json.Marshal(struct {
+		Meter
+		Error *ErrorBody `json:"error"`
+	}{b.Meter, b.Error})
+}
+
+// ErrorBody is the error object in HTTP error replies and failed batch items.
+type ErrorBody struct {
+	Type           string `json:"type"`
+	Message        string `json:"message"`
+	ZuoraRequestID string `json:"zuoraRequestId,omitempty"`
+}
+
+func summarize(items []BatchItem) BatchSummary {
+	s := BatchSummary{Total: len(items), ByStatus: map[string]int{}}
+	for _, it := range items {
+		if it.Result != nil {
+			s.ByStatus[it.Result.Status]++
+		} else {
+			s.Errors++
+		}
+	}
+	return s
+}
