@@ -30,7 +30,7 @@ type Error struct {
 	Code       string        // Zuora's error code, e.g. "70002103"
 	Message    string        // Zuora's (or this package's) message
 	RequestID  string        // Zuora-Request-Id of the last response
-	RetryAfter time.Duration // the server's hint on 429/503, 0 if none
+	RetryAfter time.Duration // the server's hint on 429/503, 0 if none; a final ErrThrottled without a hint carries the next backoff instead
 	Timeout    bool          // the call ran out of time (deadline or transport timeout)
 	Attempts   int           // HTTP attempts made
 	Err        error         // the underlying cause, if any

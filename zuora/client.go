@@ -1,0 +1,367 @@
+package zuora
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxAttempts    = 3
+	DefaultBaseDelay      = 100 * time.Millisecond
+	DefaultMaxDelay       = 2 * time.Second
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+// Config configures a Client. Only BaseURL and Tokens are required.
+type Config struct {
+	// BaseURL is Zuora's REST base, e.g. https://rest.zuora.com. It must be
+	// https://; http:// is accepted only for a loopback host (a simulator).
+	BaseURL string
+	// Tokens supplies bearer tokens; see StaticToken and NewCredentialsSource.
+	Tokens TokenSource
+	// HTTPClient makes the requests; nil uses a shared NewHTTPClient().
+	// Redirects are not followed whatever its CheckRedirect says.
+	HTTPClient *http.Client
+	// MaxAttempts bounds the HTTP attempts of one call, the 401 retry
+	// included; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the full-jitter exponential backoff
+	// between attempts; 0 means DefaultBaseDelay / DefaultMaxDelay.
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	// AttemptTimeout bounds one HTTP attempt (the context's deadline always
+	// bounds the whole call); 0 means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
+	// UserAgent is sent as User-Agent when set.
+	UserAgent string
+}
+
+// Client asks Zuora for the run status of meter versions. It is safe for
+// concurrent use; build one and reuse it, so connections and tokens are too.
+type Client struct {
+	base           string
+	tokens         TokenSource
+	http           *http.Client
+	maxAttempts    int
+	baseDelay      time.Duration
+	maxDelay       time.Duration
+	attemptTimeout time.Duration
+	userAgent      string
+
+	// Seams for tests: the backoff's random draw and the wait itself.
+	jitter func(limit time.Duration) time.Duration
+	sleep  func(ctx context.Context, d time.Duration) error
+}
+
+// New checks cfg and returns a Client. Errors are *Error of class
+// ErrInvalidArgument.
+func New(cfg Config) (*Client, error) {
+	base, err := ValidateBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Tokens == nil {
+		return nil, invalidArgument("a TokenSource is required")
+	}
+	if cfg.MaxAttempts < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 || cfg.AttemptTimeout < 0 {
+		return nil, invalidArgument("MaxAttempts, BaseDelay, MaxDelay and AttemptTimeout must not be negative")
+	}
+	if err := headerValue("UserAgent", cfg.UserAgent); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base:           base,
+		tokens:         cfg.Tokens,
+		maxAttempts:    orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
+		baseDelay:      orDefault(cfg.BaseDelay, DefaultBaseDelay),
+		maxDelay:       orDefault(cfg.MaxDelay, DefaultMaxDelay),
+		attemptTimeout: orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout),
+		userAgent:      cfg.UserAgent,
+		jitter:         fullJitter,
+		sleep:          sleepCtx,
+	}
+	if c.maxDelay < c.baseDelay {
+		return nil, invalidArgument("MaxDelay (%v) is shorter than BaseDelay (%v)", c.maxDelay, c.baseDelay)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = sharedHTTPClient()
+	}
+	// A copy, so the caller's client keeps its own redirect policy. Zuora does
+	// not redirect this call; following one could carry the bearer token to
+	// another place, so a 3xx is reported as it is.
+	own := *hc
+	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &own
+	return c, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// RunStatus asks Zuora for the run status of one meter version.
+//
+// It retries 429, 5xx, timeouts and network failures with jittered backoff
+// (waiting at least what Retry-After says), and a 401 once with a fresh token,
+// all within MaxAttempts and never past ctx's deadline: when the next wait
+// would end after it, the call stops at once with the last error. Every error
+// is an *Error whose Class is one of the Err* values.
+func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) {
+	start := time.Now()
+	if err := ValidateRequest(req); err != nil {
+		return RunStatus{}, err
+	}
+	endpoint := c.base + "/meters/" + strconv.FormatInt(req.MeterID, 10) + "/" +
+		url.PathEscape(req.Version) + "/runStatus"
+
+	var (
+		attempts int    // HTTP attempts made
+		waits    int    // backoff waits so far: the exponent of the next one
+		reauthed bool   // the one 401 retry has been used
+		last     *Error // the previous attempt's failure
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return RunStatus{}, stopped(last, err, attempts)
+		}
+		token, err := c.tokens.Token(ctx)
+		if err != nil {
+			return RunStatus{}, tokenFailure(ctx, err, attempts)
+		}
+		if token == "" {
+			return RunStatus{}, &Error{Class: ErrAuthFailed, Message: "the token source gave an empty token", Attempts: attempts}
+		}
+		// Getting the token may have used up the time left.
+		if err := ctx.Err(); err != nil {
+			return RunStatus{}, stopped(last, err, attempts)
+		}
+
+		attempts++
+		rs, fail := c.attempt(ctx, endpoint, token, req)
+		if fail == nil {
+			rs.Attempts = attempts
+			rs.Latency = time.Since(start)
+			return rs, nil
+		}
+		e := fail.err
+		e.Attempts = attempts
+		last = e
+
+		if fail.unauthorized && !reauthed && attempts < c.maxAttempts {
+			// Zuora's guidance: on 401 get a new token and retry once, at once.
+			c.tokens.Invalidate(token)
+			reauthed = true
+			continue
+		}
+		if !fail.retry || attempts >= c.maxAttempts {
+			return RunStatus{}, c.final(e, waits)
+		}
+		wait := c.nextWait(waits, e.RetryAfter)
+		if wait > maxServerWait || !fitsBefore(ctx, wait) {
+			// Sleeping would end past the deadline (or absurdly late): no
+			// attempt could follow, so answer now with what is known.
+			return RunStatus{}, c.final(e, waits)
+		}
+		waits++
+		if err := c.sleep(ctx, wait); err != nil {
+			return RunStatus{}, stopped(e, err, attempts)
+		}
+	}
+}
+
+// fitsBefore reports whether a wait of d ends before ctx's deadline.
+func fitsBefore(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Now().Add(d).Before(deadline)
+}
+
+// final completes the error a call ends with. A throttled caller needs to know
+// when to come back: without a server hint, that is the backoff this package
+// would have waited next.
+func (c *Client) final(e *Error, waits int) *Error {
+	if errors.Is(e.Class, ErrThrottled) && e.RetryAfter <= 0 {
+		e.RetryAfter = backoffCap(c.baseDelay, c.maxDelay, waits)
+	}
+	return e
+}
+
+// stopped is the error of a call whose context ended: the last attempt's
+// failure if there was one (a 429 stays throttled), else ErrUnavailable.
+func stopped(last *Error, ctxErr error, attempts int) *Error {
+	timeout := errors.Is(ctxErr, context.DeadlineExceeded)
+	if last == nil {
+		return &Error{
+			Class:    ErrUnavailable,
+			Message:  "the call ended before Zuora answered",
+			Timeout:  timeout,
+			Attempts: attempts,
+			Err:      ctxErr,
+		}
+	}
+	e := *last
+	e.Timeout = e.Timeout || timeout
+	e.Err = errors.Join(last.Err, ctxErr)
+	return &e
+}
+
+// tokenFailure turns a TokenSource error into the call's error. Sources from
+// this package already return an *Error with the right class; for others, a
+// context error keeps its timeout meaning and anything else is ErrUnavailable.
+func tokenFailure(ctx context.Context, err error, attempts int) *Error {
+	var ze *Error
+	if errors.As(err, &ze) {
+		e := *ze
+		e.Attempts = attempts
+		if e.Class == nil {
+			e.Class = ErrUnavailable
+		}
+		return &e
+	}
+	e := &Error{Class: ErrUnavailable, Message: "getting a token", Attempts: attempts, Err: err}
+	e.Timeout = errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
+	return e
+}
+
+// failure is one attempt's outcome when it did not produce a RunStatus.
+type failure struct {
+	err          *Error
+	retry        bool // 429, 5xx, timeout or network failure
+	unauthorized bool // 401: worth one retry with a fresh token
+}
+
+// attempt makes one HTTP request, bounded by AttemptTimeout.
+func (c *Client) attempt(ctx context.Context, endpoint, token string, req Request) (RunStatus, *failure) {
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+
+	hreq, err := http.NewRequestWithContext(actx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return RunStatus{}, &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}
+	}
+	h := hreq.Header
+	h.Set("Authorization", "Bearer "+token)
+	h.Set("Content-Type", "application/json") // required by Zuora's spec, body or not
+	h.Set("Accept", "application/json")
+	// No Accept-Encoding: Go's transport then asks for gzip and decodes it.
+	if c.userAgent != "" {
+		h.Set("User-Agent", c.userAgent)
+	}
+	if req.TrackID != "" {
+		h.Set("Zuora-Track-Id", req.TrackID)
+	}
+	if req.EntityIDs != "" {
+		h.Set("Zuora-Entity-Ids", req.EntityIDs)
+	}
+	if req.OrgIDs != "" {
+		h.Set("Zuora-Org-Ids", req.OrgIDs)
+	}
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return RunStatus{}, transportFailure(ctx, err, 0, "")
+	}
+	defer resp.Body.Close()
+	status := resp.StatusCode
+	requestID := resp.Header.Get("Zuora-Request-Id")
+	retryable := status == http.StatusTooManyRequests || status >= 500
+
+	body, err := readBody(resp)
+	if err != nil {
+		var de *decodeError
+		if errors.Is(err, errBodyTooLarge) || errors.As(err, &de) {
+			return RunStatus{}, &failure{
+				err:   &Error{Class: ErrUnavailable, HTTPStatus: status, RequestID: requestID, Message: "unreadable response body", Err: err},
+				retry: retryable,
+			}
+		}
+		return RunStatus{}, transportFailure(ctx, err, status, requestID)
+	}
+
+	if status == http.StatusOK {
+		code, desc, derr := decodeRunStatus(body)
+		if derr != nil {
+			derr.RequestID = requestID
+			return RunStatus{}, &failure{err: derr}
+		}
+		info := classify(code, desc)
+		return RunStatus{
+			MeterID:     req.MeterID,
+			Version:     req.Version,
+			Code:        code,
+			Description: desc,
+			Name:        info.name,
+			Terminal:    info.terminal,
+			Failed:      info.failed,
+			RequestID:   requestID,
+			TrackID:     req.TrackID,
+		}, nil
+	}
+
+	e := &Error{HTTPStatus: status, RequestID: requestID}
+	e.Code, e.Message = errorDetails(body)
+	f := &failure{err: e}
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Class = ErrAuthFailed
+		f.unauthorized = true
+	case status == http.StatusForbidden:
+		e.Class = ErrAuthFailed
+	case status == http.StatusBadRequest:
+		e.Class = ErrInvalidArgument
+	case status == http.StatusNotFound:
+		// 70002103 (meter) and 70002104 (version) are the documented codes;
+		// any other 404 also means there is nothing at that path.
+		e.Class = ErrNotFound
+	case status == http.StatusTooManyRequests:
+		e.Class = ErrThrottled
+		e.RetryAfter = retryHint(status, resp.Header, time.Now())
+		f.retry = true
+	case status >= 500:
+		e.Class = ErrUnavailable
+		if status == http.StatusServiceUnavailable {
+			e.RetryAfter = retryHint(status, resp.Header, time.Now())
+		}
+		f.retry = true
+	default:
+		e.Class = ErrUnavailable
+		if e.Message == "" {
+			e.Message = fmt.Sprintf("unexpected HTTP status %d", status)
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return RunStatus{}, f
+}
+
+// transportFailure classifies an error from sending the request or reading
+// its body. If the caller's context ended, the call is over; otherwise a
+// timeout of this attempt or a network failure is worth another attempt.
+func transportFailure(ctx context.Context, err error, status int, requestID string) *failure {
+	e := &Error{Class: ErrUnavailable, HTTPStatus: status, RequestID: requestID, Err: err}
+	if cerr := ctx.Err(); cerr != nil {
+		e.Timeout = errors.Is(cerr, context.DeadlineExceeded)
+		e.Message = "the call ended before Zuora answered"
+		return &failure{err: e} // nothing more to try
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		e.Timeout = true
+		e.Message = "the attempt timed out"
+	} else {
+		e.Message = "network error"
+	}
+	return &failure{err: e, retry: true}
+}

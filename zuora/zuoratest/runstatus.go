@@ -1,0 +1,195 @@
+package zuoratest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type runStatusData struct {
+	RunStatus   int    `json:"runStatus"`
+	Description string `json:"runStatusDescription"`
+}
+
+type runStatusResponse struct {
+	Success bool          `json:"success"`
+	Data    runStatusData `json:"data"`
+}
+
+type mediationError struct {
+	Success bool      `json:"success"`
+	Error   errorItem `json:"error"`
+}
+
+type proxyBadRequest struct {
+	Success bool        `json:"success"`
+	Errors  []errorItem `json:"errors"`
+}
+
+type systemError struct {
+	Reasons []errorItem `json:"reasons"`
+}
+
+// serveRunStatus is GET /meters/{meterId}/{version}/runStatus.
+func (s *Server) serveRunStatus(w http.ResponseWriter, r *http.Request, path string) {
+	s.mu.Lock()
+	s.stats.RunStatusCalls++
+	s.stats.InFlight++
+	s.stats.MaxConcurrent = max(s.stats.MaxConcurrent, s.stats.InFlight)
+	latency := s.latency
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stats.InFlight--
+		s.mu.Unlock()
+	}()
+
+	if !sleepCtx(r.Context(), latency) {
+		return // the client went away
+	}
+	if r.Method != http.MethodGet {
+		writeJSON(w, r, http.StatusMethodNotAllowed, []byte(`{"message":"Method Not Allowed"}`))
+		return
+	}
+	if !s.authorized(r) {
+		writeUnauthorized(w, r)
+		return
+	}
+
+	parts := strings.Split(path, "/")
+	meterID, err := strconv.ParseInt(parts[2], 10, 64)
+	version, verr := url.PathUnescape(parts[3])
+	if err != nil || verr != nil || meterID <= 0 {
+		writeJSON(w, r, http.StatusBadRequest, mustJSON(proxyBadRequest{Errors: []errorItem{{
+			Code: "INVALID_VALUE", Message: "meterId must be a positive integer",
+		}}}))
+		return
+	}
+
+	s.mu.Lock()
+	versions, meterKnown := s.meters[meterID]
+	sc := versions[version]
+	var step Step
+	if sc != nil {
+		step = sc.take()
+	}
+	padding := s.padding
+	s.mu.Unlock()
+
+	switch {
+	case !meterKnown:
+		writeJSON(w, r, http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeMeterNotFound, "Meter does not exist."}}))
+		return
+	case sc == nil:
+		writeJSON(w, r, http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeVersionNotFound, "Meter version does not exist."}}))
+		return
+	}
+
+	if !sleepCtx(r.Context(), step.Latency) {
+		return
+	}
+	if step.Drop {
+		// Aborts the connection without an answer; net/http does not log it.
+		panic(http.ErrAbortHandler)
+	}
+	s.writeStep(w, r, step, padding)
+}
+
+// authorized checks the bearer token: known, not revoked, not expired.
+func (s *Server) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expiry, known := s.tokens[token]
+	return known && (expiry.IsZero() || time.Now().Before(expiry))
+}
+
+func writeUnauthorized(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="Zuora"`)
+	writeJSON(w, r, http.StatusUnauthorized, []byte(`{"message":"Authentication error"}`))
+}
+
+// writeStep sends a step's answer with Zuora's body for its status.
+func (s *Server) writeStep(w http.ResponseWriter, r *http.Request, st Step, padding int) {
+	status := st.HTTPStatus
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h := w.Header()
+	if st.RetryAfter != "" {
+		h.Set("Retry-After", st.RetryAfter)
+	}
+	s.setRateLimitHeaders(h, status, st.RetryAfter)
+
+	item := func(code, msg string) errorItem {
+		return errorItem{Code: or(st.ErrorCode, code), Message: or(st.ErrorMessage, msg)}
+	}
+	var body []byte
+	switch {
+	case st.Body != "":
+		body = []byte(st.Body)
+	case status == http.StatusOK:
+		desc := or(st.Description, StatusName(st.Status))
+		body = mustJSON(runStatusResponse{Success: true, Data: runStatusData{st.Status, desc}})
+		if padding > 0 {
+			// Whitespace before the closing brace keeps the documented shape.
+			body = append(body[:len(body)-1], append([]byte(strings.Repeat(" ", padding)), '}')...)
+		}
+	case status == http.StatusBadRequest:
+		body = mustJSON(proxyBadRequest{Errors: []errorItem{item("INVALID_VALUE", "Invalid request parameter")}})
+	case status == http.StatusUnauthorized:
+		writeUnauthorized(w, r)
+		return
+	case status == http.StatusForbidden:
+		body = mustJSON(mediationError{Error: item("70002006", "You do not have permission to access this resource.")})
+	case status == http.StatusNotFound:
+		body = mustJSON(mediationError{Error: item(CodeMeterNotFound, "Meter does not exist.")})
+	case status == http.StatusTooManyRequests:
+		body = mustJSON(proxyBadRequest{Errors: []errorItem{item("TOO_MANY_REQUESTS", "Too many requests, try again later.")}})
+	case status >= 500:
+		body = mustJSON(systemError{Reasons: []errorItem{item("SystemError", "internal server error")}})
+	default:
+		body = []byte(fmt.Sprintf(`{"message":%q}`, http.StatusText(status)))
+	}
+	writeJSON(w, r, status, body)
+}
+
+// setRateLimitHeaders reports a per-minute window like Zuora's. On a 429 or
+// 503 the quota is spent: Remaining is 0 and Reset follows the step's
+// Retry-After when that is in seconds (and is left out otherwise, so a
+// scripted throttle without a hint does not make clients wait a minute).
+func (s *Server) setRateLimitHeaders(h http.Header, status int, retryAfter string) {
+	s.mu.Lock()
+	now := time.Now()
+	if now.Sub(s.windowStart) >= time.Minute {
+		s.windowStart, s.windowCalls = now, 0
+	}
+	s.windowCalls++
+	remaining := max(rateLimit-s.windowCalls, 0)
+	reset := int((s.windowStart.Add(time.Minute).Sub(now) + time.Second - 1) / time.Second)
+	s.mu.Unlock()
+
+	h.Set("RateLimit-Limit", strconv.Itoa(rateLimit))
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		h.Set("RateLimit-Remaining", "0")
+		if _, err := strconv.Atoi(retryAfter); err == nil {
+			h.Set("RateLimit-Reset", retryAfter)
+		}
+		return
+	}
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(reset))
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
