@@ -37,7 +37,7 @@ func newResult(c check, rs zuora.RunStatus, now time.Time) Result {
 		StatusDescription: rs.Description,
 		Terminal:          rs.Terminal,
 		Failed:            rs.Failed,
-		CheckedAt:         now.UTC().Truncate(time.Millisecond),
+		CheckedAt:         now.UTC().Truncate(time.Second), // the contract shows whole seconds
 		TrackID:           c.TrackID,
 		ZuoraRequestID:    rs.RequestID,
 	}
