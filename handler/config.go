@@ -76,10 +76,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	// The header defaults go through the same checks as a caller's overrides.
-	if err := zuora.ValidateRequest(zuora.Request{MeterID: 1, Version: "0", EntityIDs: c.EntityIDs}); err != nil {
+	if err := zuora.ValidateEntityIDs(c.EntityIDs); err != nil {
 		return Config{}, &ConfigError{"ZUORA_ENTITY_IDS", err.Error()}
 	}
-	if err := zuora.ValidateRequest(zuora.Request{MeterID: 1, Version: "0", OrgIDs: c.OrgIDs}); err != nil {
+	if err := zuora.ValidateOrgIDs(c.OrgIDs); err != nil {
 		return Config{}, &ConfigError{"ZUORA_ORG_IDS", err.Error()}
 	}
 

@@ -242,11 +242,10 @@ func newMeter(id, version string) (Meter, error) {
 	if err != nil || n <= 0 || strings.TrimLeft(id, "0123456789") != "" {
 		return Meter{}, invalid("meterId %q must be a positive integer", truncate(id, 40))
 	}
-	m := Meter{MeterID: n, Version: version}
-	if err := zuora.ValidateRequest(zuora.Request{MeterID: n, Version: version}); err != nil {
+	if err := zuora.ValidateVersion(version); err != nil {
 		return Meter{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	return m, nil
+	return Meter{MeterID: n, Version: version}, nil
 }
 
 // stringField reads an optional JSON string; an absent or null field is "".

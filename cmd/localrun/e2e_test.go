@@ -15,7 +15,9 @@ import (
 // bootstrap under the runtime emulator, with moto for AWS and the Zuora
 // simulator for Zuora. Unit tests of the same rules live in package handler.
 
-// result is the contract's output object.
+// result is the contract's output object, declared here rather than taken
+// from package handler so that these tests read the wire format as a caller
+// does: a renamed JSON field in handler fails them.
 type result struct {
 	MeterID           int64   `json:"meterId"`
 	Version           string  `json:"version"`
