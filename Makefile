@@ -49,6 +49,17 @@ run: $(RIE) local-binaries
 invoke: $(RIE) local-binaries
 	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -sim $(LOCAL)/zuora-sim -rie $(RIE) -sim-config cmd/localrun/testdata/meters.json -event $(EVENT)
 
+## bench: the function and the floor (the smallest aws-lambda-go function) built and measured in one run, under the same emulator; prints Markdown tables.
+BENCH_DIR := $(LOCAL)/bench
+bench: $(RIE) local-binaries
+	@mkdir -p $(BENCH_DIR)/floor $(BENCH_DIR)/arm64 $(BENCH_DIR)/floor-arm64
+	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/floor/bootstrap ./cmd/localrun/testdata/floor
+	$(MAKE) --no-print-directory build-RunStatusFunction ARTIFACTS_DIR=$(BENCH_DIR)/arm64
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/floor-arm64/bootstrap ./cmd/localrun/testdata/floor
+	$(LOCAL)/localrun bench -bootstrap $(LOCAL)/bootstrap -floor $(BENCH_DIR)/floor/bootstrap \
+	  -arm64 $(BENCH_DIR)/arm64/bootstrap -floor-arm64 $(BENCH_DIR)/floor-arm64/bootstrap \
+	  -sim $(LOCAL)/zuora-sim -rie $(RIE) -sim-config cmd/localrun/testdata/meters.json -go $(GO)
+
 ## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build).
 test: lint
 	RIE_BIN=$(RIE) $(GO) test -race -count=1 -timeout 20m ./...

@@ -42,7 +42,15 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Variable + ": " + e.Problem }
 
-var topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+// topicARNPattern matches an SNS topic ARN; isTopicARN adds the name's limit
+// of 256 characters. (Written as {1,256} in the pattern, the limit compiles
+// into 256 copies of the character class: 1 ms of every cold start.)
+var topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:([A-Za-z0-9_-]+)(\.fifo)?$`)
+
+func isTopicARN(s string) bool {
+	m := topicARNPattern.FindStringSubmatch(s)
+	return m != nil && len(m[1]) <= 256
+}
 
 // LoadConfig reads and checks the configuration from getenv (os.Getenv in
 // production). The Zuora base URL is checked by zuora.New, which owns its rules.
@@ -61,7 +69,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, &ConfigError{req.name, "is required"}
 		}
 	}
-	if !topicARNPattern.MatchString(c.TopicARN) {
+	if !isTopicARN(c.TopicARN) {
 		return Config{}, &ConfigError{"ALERT_TOPIC_ARN", fmt.Sprintf("%q is not an SNS topic ARN", c.TopicARN)}
 	}
 

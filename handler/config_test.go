@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,5 +65,32 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 				t.Errorf("err = %v, want a ConfigError naming %s", err, tt.variable)
 			}
 		})
+	}
+}
+
+// TestTopicARNCheckMatchesBoundedPattern holds isTopicARN to the pattern it
+// replaced for cold-start time, which wrote the name's limit as {1,256}.
+func TestTopicARNCheckMatchesBoundedPattern(t *testing.T) {
+	bounded := regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	const prefix = "arn:aws:sns:us-east-1:123456789012:"
+	for _, arn := range []string{
+		testTopic,
+		prefix + "alerts.fifo",
+		prefix + strings.Repeat("a", 256),
+		prefix + strings.Repeat("a", 257),
+		prefix + strings.Repeat("a", 256) + ".fifo",
+		prefix + strings.Repeat("a", 257) + ".fifo",
+		prefix,
+		prefix + ".fifo",
+		prefix + "a.b",
+		prefix + "alerts.fifo.fifo",
+		"arn:aws-us-gov:sns:us-gov-west-1:123456789012:x_y-Z9",
+		"arn:aws:sns:us-east-1:12345678901:alerts",
+		"arn:aws:sqs:us-east-1:123456789012:alerts",
+		" " + testTopic,
+	} {
+		if got, want := isTopicARN(arn), bounded.MatchString(arn); got != want {
+			t.Errorf("isTopicARN(%q) = %v, the {1,256} pattern says %v", arn, got, want)
+		}
 	}
 }

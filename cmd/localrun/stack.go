@@ -312,6 +312,15 @@ func (s *Stack) RestartFunction(ctx context.Context, env map[string]string) erro
 	return nil
 }
 
+// RestartFunctionWith is RestartFunction with another function binary, which
+// later restarts keep (the bench alternates the function and the floor).
+func (s *Stack) RestartFunctionWith(ctx context.Context, bootstrap string, env map[string]string) error {
+	s.invokeMu.Lock()
+	s.opts.Bootstrap = bootstrap
+	s.invokeMu.Unlock()
+	return s.RestartFunction(ctx, env)
+}
+
 // FunctionLog returns everything the current RIE and the function wrote:
 // the RIE's own lines, START/END/REPORT, and the function's stdout and
 // stderr (its JSON log lines).
