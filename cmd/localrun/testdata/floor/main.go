@@ -1,6 +1,6 @@
 // Command floor is the smallest aws-lambda-go function: it echoes its event.
-// The bench (cmd/localrun -bench) builds it the way the real function is
-// built and measures it alongside, as the floor the function is held to.
+// `make bench` builds it the way the real function is built and measures it
+// alongside, as the floor the function is held to.
 package main
 
 import (
