@@ -10,15 +10,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
-// SimStats are the simulator's counters (GET /_sim/stats).
-type SimStats struct {
-	TokenMints     int `json:"tokenMints"`     // OAuth tokens minted
-	RunStatusCalls int `json:"runStatusCalls"` // run-status requests served
-	MaxConcurrent  int `json:"maxConcurrent"`  // most run-status requests in flight at once
-	InFlight       int `json:"inFlight"`       // run-status requests in flight now
-}
+// SimStats are the simulator's counters (GET /_sim/stats): the simulator's
+// own type, read over its control API.
+type SimStats = zuoratest.Stats
 
 // SimStats reads the simulator's counters.
 func (s *Stack) SimStats(ctx context.Context) (SimStats, error) {
@@ -40,19 +38,9 @@ func (s *Stack) SimReset(ctx context.Context) error {
 	return err
 }
 
-// SimRequest is one request the simulator received, with secrets redacted
-// by the simulator (Authorization "<scheme> <redacted>", client_secret
-// "<redacted>").
-type SimRequest struct {
-	Time    time.Time   `json:"time"`
-	Method  string      `json:"method"`
-	Path    string      `json:"path"` // as sent, still escaped
-	Query   string      `json:"query"`
-	Header  http.Header `json:"header"`
-	Form    url.Values  `json:"form"`   // token requests only
-	Status  int         `json:"status"` // 0 if no answer was sent
-	Gzipped bool        `json:"gzipped"`
-}
+// SimRequest is one request the simulator received, with secrets redacted by
+// the simulator (Authorization "<scheme> <redacted>", client_secret "<redacted>").
+type SimRequest = zuoratest.RecordedRequest
 
 // SimRequests returns the requests the simulator recorded since it started
 // or since SimReset, oldest first: what the function sent to "Zuora".
