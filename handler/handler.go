@@ -7,6 +7,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -166,7 +167,8 @@ func (h *Handler) publish(ctx context.Context, res *Result) error {
 func (h *Handler) logFailedCheck(ctx context.Context, c check, err error) {
 	k := classify(err)
 	attrs := []any{"meterId", c.MeterID, "version", c.Version, "errorType", k.Type, "error", err.Error(), "trackId", c.TrackID}
-	if ze, ok := err.(*zuora.Error); ok {
+	var ze *zuora.Error
+	if errors.As(err, &ze) {
 		attrs = append(attrs, "attempts", ze.Attempts, "zuoraRequestId", ze.RequestID, "httpStatus", ze.HTTPStatus)
 	}
 	h.log.WarnContext(ctx, "check failed", attrs...)

@@ -194,7 +194,7 @@ func TestErrorMapping(t *testing.T) {
 		{&zuora.Error{Class: zuora.ErrUnavailable, HTTPStatus: 500}, TypeZuoraUnavailable, 502},
 		{&zuora.Error{Class: zuora.ErrUnavailable, Timeout: true, Err: context.DeadlineExceeded}, TypeZuoraUnavailable, 504},
 		{&zuora.Error{Class: zuora.ErrInvalidArgument, HTTPStatus: 400}, TypeInvalidRequest, 400},
-		{&zuora.Error{Class: zuora.ErrAuthFailed, Err: SecretCredentialsErr()}, TypeSecretUnavailable, 500},
+		{&zuora.Error{Class: zuora.ErrAuthFailed, Err: secretLoadErr()}, TypeSecretUnavailable, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantType, func(t *testing.T) {
@@ -225,8 +225,8 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-// SecretCredentialsErr is what the Zuora client wraps when the secret loader fails.
-func SecretCredentialsErr() error {
+// secretLoadErr is what the Zuora client wraps when the secret loader fails.
+func secretLoadErr() error {
 	_, err := SecretCredentials(secretFunc(func(string) (string, error) { return "", errors.New("AccessDenied") }), "s")(context.Background())
 	return err
 }
