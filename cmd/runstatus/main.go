@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -38,6 +39,8 @@ func main() {
 	lambda.Start(h)
 }
 
+const attemptTimeout = 10 * time.Second
+
 // setup builds everything an invocation needs, once.
 func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
 	cfg, err := handler.LoadConfig(getenv)
@@ -56,6 +59,9 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 		BaseURL:    cfg.BaseURL,
 		HTTPClient: httpClient,
 		Tokens:     zuora.NewCredentialsSource(cfg.BaseURL, httpClient, handler.SecretCredentials(secrets, cfg.SecretID)),
+		// A run-status answer takes well under a second; an attempt that hangs
+		// for 10 s is abandoned so a retry still fits in the function's timeout.
+		AttemptTimeout: attemptTimeout,
 	})
 	if err != nil {
 		return nil, &handler.ConfigError{Variable: "ZUORA_BASE_URL", Problem: err.Error()}
