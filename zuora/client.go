@@ -133,7 +133,7 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 		last     *Error // the previous attempt's failure
 	)
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := expired(ctx); err != nil {
 			return RunStatus{}, stopped(last, err, attempts)
 		}
 		token, err := c.tokens.Token(ctx)
@@ -144,7 +144,7 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 			return RunStatus{}, &Error{Class: ErrAuthFailed, Message: "the token source gave an empty token", Attempts: attempts}
 		}
 		// Getting the token may have used up the time left.
-		if err := ctx.Err(); err != nil {
+		if err := expired(ctx); err != nil {
 			return RunStatus{}, stopped(last, err, attempts)
 		}
 
@@ -179,6 +179,19 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 			return RunStatus{}, stopped(e, err, attempts)
 		}
 	}
+}
+
+// expired is ctx.Err(), but also true once the deadline has passed and
+// before the context's own timer has fired (a backoff timer that wakes late
+// can land there): no attempt may start after the deadline.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // fitsBefore reports whether a wait of d ends before ctx's deadline.
