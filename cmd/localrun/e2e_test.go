@@ -443,3 +443,39 @@ func TestFIFOAlertsEndToEnd(t *testing.T) {
 		t.Errorf("track ids on the queue: %v", msgs)
 	}
 }
+
+// TestZuoraWireEndToEnd: what the real bootstrap sends to "Zuora", as the
+// simulator recorded it — the token request and the run-status call with the
+// configured and per-call scoping headers.
+func TestZuoraWireEndToEnd(t *testing.T) {
+	s := newTestStack(t, map[string]string{"ZUORA_ENTITY_IDS": "ent-default"})
+	ctx := context.Background()
+	if r := mustInvoke(t, s, `{"meterId": 104, "version": "2.0.0", "trackId": "t-1", "orgIds": "o1,o2"}`); r.Failed() {
+		t.Fatalf("%s: %s", r.ErrorType, r.ErrorMessage)
+	}
+	reqs, err := s.SimRequests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 2 {
+		t.Fatalf("simulator saw %d requests, want the token request and one run-status call: %+v", len(reqs), reqs)
+	}
+	tok, call := reqs[0], reqs[1]
+	if tok.Method != "POST" || tok.Path != "/oauth/token" || tok.Form.Get("grant_type") != "client_credentials" ||
+		tok.Form.Get("client_id") != "local-client" || tok.Form.Get("client_secret") == "" || tok.Header.Get("Authorization") != "" ||
+		!strings.HasPrefix(tok.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		t.Errorf("token request = %+v", tok)
+	}
+	want := map[string]string{
+		"Zuora-Entity-Ids": "ent-default", "Zuora-Org-Ids": "o1,o2", "Zuora-Track-Id": "t-1",
+		"Content-Type": "application/json", "Accept": "application/json",
+	}
+	if call.Method != "GET" || call.Path != "/meters/104/2.0.0/runStatus" || !strings.HasPrefix(call.Header.Get("Authorization"), "Bearer ") {
+		t.Errorf("run-status call = %s %s, Authorization %q", call.Method, call.Path, call.Header.Get("Authorization"))
+	}
+	for k, v := range want {
+		if got := call.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+}
