@@ -149,10 +149,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 		sim := newOAuthSim(t)
 		sim.SetTokenTTL(time.Hour)
 		src := NewCredentialsSource(sim.URL, nil, clientCreds().load).(*credentialsSource)
-		var mu sync.Mutex
-		now := time.Now()
-		src.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		advance := fakeClock(src)
 
 		first, err := src.Token(context.Background())
 		if err != nil {
@@ -350,10 +347,7 @@ func TestForeignTokenSourceErrors(t *testing.T) {
 func TestFailedEarlyRenewalKeepsLiveToken(t *testing.T) {
 	sim := newOAuthSim(t)
 	src := NewCredentialsSource(sim.URL, nil, clientCreds().load).(*credentialsSource)
-	var mu sync.Mutex
-	now := time.Now()
-	src.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	advance := fakeClock(src)
 
 	first, err := src.Token(context.Background())
 	if err != nil {
@@ -368,4 +362,13 @@ func TestFailedEarlyRenewalKeepsLiveToken(t *testing.T) {
 	if _, err := src.Token(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("expired with renewal failing: %v, want ErrUnavailable", err)
 	}
+}
+
+// fakeClock gives src a clock that stands still until the returned function
+// moves it on.
+func fakeClock(src *credentialsSource) (advance func(time.Duration)) {
+	var mu sync.Mutex
+	now := time.Now()
+	src.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	return func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 }
