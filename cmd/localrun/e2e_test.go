@@ -305,6 +305,10 @@ func TestErrorsEndToEnd(t *testing.T) {
 		if r := mustInvoke(t, s, `{"meterId": 104, "version": "2.0.0"}`); r.ErrorType != "SecretUnavailable" {
 			t.Errorf("secret %v: %q %q, want SecretUnavailable", env, r.ErrorType, r.ErrorMessage)
 		}
+		// The operator reads Secrets Manager's own error code in the log.
+		if env != nil && !logHas(s, "SecretUnavailable", "secretsmanager GetSecretValue", "ResourceNotFoundException") {
+			t.Errorf("no log line names Secrets Manager's error:\n%s", s.FunctionLog())
+		}
 	}
 	if strings.Contains(s.FunctionLog(), `"nope"`) {
 		t.Errorf("the function logged the secret's content")
@@ -327,10 +331,32 @@ func TestAlertPublishFailedEndToEnd(t *testing.T) {
 		body.Result.Status != "FAILED" || body.Result.Alert == nil || body.Result.Alert.Published {
 		t.Errorf("HTTP: %d %s", h.StatusCode, h.Body)
 	}
+	if !logHas(s, "AlertPublishFailed", "sns Publish", "NotFound") {
+		t.Errorf("no log line names SNS's error:\n%s", s.FunctionLog())
+	}
 	// A result that needs no alert is unaffected.
 	if r := mustInvoke(t, s, `{"meterId": 104, "version": "2.0.0"}`); r.Failed() {
 		t.Errorf("COMPLETED meter: %s %s", r.ErrorType, r.ErrorMessage)
 	}
+}
+
+// logHas reports whether a function log line of errorType has an error
+// containing every one of parts.
+func logHas(s *Stack, errorType string, parts ...string) bool {
+	for _, rec := range s.FunctionLogRecords() {
+		msg, _ := rec["error"].(string)
+		if rec["errorType"] != errorType {
+			continue
+		}
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(msg, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // TestCredentialsEndToEnd covers the secret's forms and rotation on a warm

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -12,10 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
+	"github.com/example/zuora-runstatus/cmd/runstatus/awsapi"
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
 )
@@ -25,7 +21,7 @@ func main() {
 	log := slog.New(lambdacontext.NewLogHandler())
 	slog.SetDefault(log)
 
-	h, err := setup(context.Background(), os.Getenv, log)
+	h, err := setup(os.Getenv, log)
 	if err != nil {
 		// One line that names what is wrong; exiting fails the init phase.
 		var ce *handler.ConfigError
@@ -42,19 +38,25 @@ func main() {
 const attemptTimeout = 10 * time.Second
 
 // setup builds everything an invocation needs, once.
-func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
+func setup(getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
 	cfg, err := handler.LoadConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsapi.FromEnv(getenv)
 	if err != nil {
+		var ee *awsapi.EnvError
+		if errors.As(err, &ee) {
+			return nil, &handler.ConfigError{Variable: ee.Variable, Problem: ee.Problem}
+		}
 		return nil, err
 	}
-	secrets := secretReader{secretsmanager.NewFromConfig(awsCfg)}
-	alerts := snsPublisher{sns.NewFromConfig(awsCfg)}
-
+	// One HTTP client, so Zuora and AWS calls share one connection pool.
 	httpClient := zuora.NewHTTPClient()
+	awsCfg.HTTPClient = httpClient
+	awsClient := awsapi.New(awsCfg)
+	secrets, alerts := awsClient, snsPublisher{awsClient}
+
 	client, err := zuora.New(zuora.Config{
 		BaseURL:    cfg.BaseURL,
 		HTTPClient: httpClient,

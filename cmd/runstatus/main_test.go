@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +17,11 @@ func TestSetup(t *testing.T) {
 		"ZUORA_BASE_URL":  "https://rest.apisandbox.zuora.com",
 		"ZUORA_SECRET_ID": "zuora/mediation",
 		"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+		// What Lambda sets.
+		"AWS_REGION":            "us-east-1",
+		"AWS_ACCESS_KEY_ID":     "ASIAEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY": "secret",
+		"AWS_SESSION_TOKEN":     "token",
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	tests := []struct{ variable, value string }{
@@ -26,6 +30,9 @@ func TestSetup(t *testing.T) {
 		{"ZUORA_BASE_URL", "rest.zuora.com"},
 		{"ZUORA_SECRET_ID", ""},
 		{"ALERT_ON", "BROKEN"},
+		{"AWS_REGION", ""},
+		{"AWS_ACCESS_KEY_ID", ""},
+		{"AWS_ENDPOINT_URL", "localhost:5000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
@@ -36,8 +43,7 @@ func TestSetup(t *testing.T) {
 			if tt.variable != "" {
 				env[tt.variable] = tt.value
 			}
-			t.Setenv("AWS_REGION", "us-east-1")
-			h, err := setup(context.Background(), func(k string) string { return env[k] }, log)
+			h, err := setup(func(k string) string { return env[k] }, log)
 			if tt.variable == "" {
 				if err != nil || h == nil {
 					t.Fatalf("good configuration: %v", err)
