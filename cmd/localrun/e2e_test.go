@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -337,6 +341,46 @@ func TestAlertPublishFailedEndToEnd(t *testing.T) {
 	// A result that needs no alert is unaffected.
 	if r := mustInvoke(t, s, `{"meterId": 104, "version": "2.0.0"}`); r.Failed() {
 		t.Errorf("COMPLETED meter: %s %s", r.ErrorType, r.ErrorMessage)
+	}
+}
+
+// TestContainerCredentialsEndToEnd: without the role's keys in its
+// environment, the bootstrap takes its AWS credentials from the container
+// credentials endpoint (as Lambda provides them where it sets no keys), once
+// for several calls, and signs the Secrets Manager read and the SNS alert
+// with them.
+func TestContainerCredentialsEndToEnd(t *testing.T) {
+	s := newTestStack(t, nil)
+	var fetches atomic.Int32
+	creds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "container-token" {
+			http.Error(w, `{"code":"AccessDenied"}`, http.StatusUnauthorized)
+			return
+		}
+		fetches.Add(1)
+		fmt.Fprintf(w, `{"AccessKeyId":"ASIACONTAINER","SecretAccessKey":"s","Token":"t","Expiration":%q}`,
+			time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	}))
+	defer creds.Close()
+	ctx := context.Background()
+	if err := s.RestartFunction(ctx, map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": creds.URL + "/v1/credentials",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  "container-token",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range []string{`{"meterId": 102, "version": "0.0.1"}`, `{"meterId": 104, "version": "2.0.0"}`} {
+		if r := mustInvoke(t, s, payload); r.Failed() {
+			t.Fatalf("%s: %s %s", payload, r.ErrorType, r.ErrorMessage)
+		}
+	}
+	alerts, err := s.DrainAlerts(ctx)
+	if err != nil || len(alerts) != 1 {
+		t.Errorf("alerts: %d, %v; want the one for meter 102", len(alerts), err)
+	}
+	if got := fetches.Load(); got != 1 {
+		t.Errorf("credentials fetched %d times, want 1", got)
 	}
 }
 

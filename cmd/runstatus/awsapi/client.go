@@ -95,8 +95,12 @@ func (c *Client) attempt(ctx context.Context, r request) ([]byte, error) {
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("User-Agent", userAgent)
+	creds, err := c.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, &RequestError{Service: r.service, Operation: r.operation, Err: fmt.Errorf("credentials: %w", err)}
+	}
 	sum := sha256.Sum256(r.body)
-	if err := c.signer.SignHTTP(ctx, c.cfg.Credentials, req, hex.EncodeToString(sum[:]), r.service, c.cfg.Region, time.Now().UTC()); err != nil {
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), r.service, c.cfg.Region, time.Now().UTC()); err != nil {
 		return nil, &RequestError{Service: r.service, Operation: r.operation, Err: err}
 	}
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // scriptServer gives the scripted answers in turn, the last one again and
@@ -58,7 +59,7 @@ func noWait() *retry.Standard {
 }
 
 func clientFor(endpoint string, r *retry.Standard) *Client {
-	return New(Config{Region: testRegion, Credentials: testCreds, SecretsManagerEndpoint: endpoint, SNSEndpoint: endpoint, Retryer: r})
+	return New(Config{Region: testRegion, Credentials: credentials.StaticCredentialsProvider{Value: testCreds}, SecretsManagerEndpoint: endpoint, SNSEndpoint: endpoint, Retryer: r})
 }
 
 const (

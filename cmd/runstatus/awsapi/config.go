@@ -11,7 +11,7 @@ import (
 // Config is what a Client needs.
 type Config struct {
 	Region      string
-	Credentials aws.Credentials
+	Credentials aws.CredentialsProvider
 
 	// Endpoints by service: the URL every request of that service goes to.
 	SecretsManagerEndpoint string
@@ -41,7 +41,8 @@ func (e *EnvError) Error() string { return e.Variable + ": " + e.Problem }
 //   - AWS_REGION (or AWS_DEFAULT_REGION);
 //   - AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, the
 //     function role's credentials, which Lambda sets for the life of the
-//     execution environment (sam local sets them too);
+//     execution environment (sam local sets them too); without them, the
+//     container credentials endpoint (see credentialsFromEnv);
 //   - AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SNS, then
 //     AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true
 //     (empty values are ignored, as the SDK does);
@@ -59,17 +60,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, &EnvError{"AWS_REGION", "is not a region name"}
 	}
 
-	c.Credentials = aws.Credentials{
-		AccessKeyID:     firstSet(getenv, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"),
-		SecretAccessKey: firstSet(getenv, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"),
-		SessionToken:    strings.TrimSpace(getenv("AWS_SESSION_TOKEN")),
-		Source:          "EnvConfigCredentials",
-	}
-	if c.Credentials.AccessKeyID == "" {
-		return Config{}, &EnvError{"AWS_ACCESS_KEY_ID", "is required (Lambda sets it from the function's role)"}
-	}
-	if c.Credentials.SecretAccessKey == "" {
-		return Config{}, &EnvError{"AWS_SECRET_ACCESS_KEY", "is required (Lambda sets it from the function's role)"}
+	var err error
+	if c.Credentials, err = credentialsFromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 
 	fips, err := envBool(getenv, "AWS_USE_FIPS_ENDPOINT")

@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -53,8 +54,9 @@ func TestFromEnv(t *testing.T) {
 			if c.Region != tt.region || c.SecretsManagerEndpoint != tt.secrets || c.SNSEndpoint != tt.sns {
 				t.Errorf("region %q, endpoints %q %q; want %q, %q %q", c.Region, c.SecretsManagerEndpoint, c.SNSEndpoint, tt.region, tt.secrets, tt.sns)
 			}
-			if c.Credentials.AccessKeyID != "ASIAEXAMPLE" || c.Credentials.SecretAccessKey != "secret" || c.Credentials.SessionToken != "token" {
-				t.Errorf("credentials %+v", c.Credentials)
+			creds, err := c.Credentials.Retrieve(context.Background())
+			if err != nil || creds.AccessKeyID != "ASIAEXAMPLE" || creds.SecretAccessKey != "secret" || creds.SessionToken != "token" {
+				t.Errorf("credentials %+v, %v", creds, err)
 			}
 		})
 	}
@@ -68,8 +70,11 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 	}{
 		{"no region", lambdaEnv("AWS_REGION", "", "AWS_DEFAULT_REGION", ""), "AWS_REGION"},
 		{"region not a host label", lambdaEnv("AWS_REGION", "eu-west-1.evil.example/"), "AWS_REGION"},
+		{"no credentials at all", lambdaEnv("AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", ""), "AWS_ACCESS_KEY_ID"},
 		{"no access key id", lambdaEnv("AWS_ACCESS_KEY_ID", ""), "AWS_ACCESS_KEY_ID"},
 		{"no secret key", lambdaEnv("AWS_SECRET_ACCESS_KEY", " "), "AWS_SECRET_ACCESS_KEY"},
+		{"container credentials over plain http to another host", lambdaEnv("AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://creds.example.com/role"), "AWS_CONTAINER_CREDENTIALS_FULL_URI"},
 		{"FIPS not a boolean", lambdaEnv("AWS_USE_FIPS_ENDPOINT", "yes"), "AWS_USE_FIPS_ENDPOINT"},
 		{"dual-stack not a boolean", lambdaEnv("AWS_USE_DUALSTACK_ENDPOINT", "1"), "AWS_USE_DUALSTACK_ENDPOINT"},
 		{"endpoint without a scheme", lambdaEnv("AWS_ENDPOINT_URL", "localhost:5000"), "AWS_ENDPOINT_URL"},

@@ -113,7 +113,7 @@ func sdkConfig(endpoint string) aws.Config {
 // ourClient is this package's client, without retries, pointed at the server.
 func ourClient(endpoint string) *Client {
 	return New(Config{
-		Region: testRegion, Credentials: testCreds,
+		Region: testRegion, Credentials: credentials.StaticCredentialsProvider{Value: testCreds},
 		SecretsManagerEndpoint: endpoint, SNSEndpoint: endpoint,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 1 }),
 	})
@@ -126,14 +126,19 @@ var authPattern = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8
 // date, with the SDK's signer, and must come out the same.
 func checkSigned(t *testing.T, who string, r captured, service string) (signedHeaders string) {
 	t.Helper()
+	return checkSignedBy(t, who, r, service, testCreds)
+}
+
+func checkSignedBy(t *testing.T, who string, r captured, service string, creds aws.Credentials) (signedHeaders string) {
+	t.Helper()
 	m := authPattern.FindStringSubmatch(r.header.Get("Authorization"))
 	if m == nil {
 		t.Fatalf("%s: Authorization %q is not a SigV4 header", who, r.header.Get("Authorization"))
 	}
-	if m[1] != testCreds.AccessKeyID || m[3] != testRegion || m[4] != service {
-		t.Errorf("%s: credential scope %s/%s/%s, want %s/%s/%s", who, m[1], m[3], m[4], testCreds.AccessKeyID, testRegion, service)
+	if m[1] != creds.AccessKeyID || m[3] != testRegion || m[4] != service {
+		t.Errorf("%s: credential scope %s/%s/%s, want %s/%s/%s", who, m[1], m[3], m[4], creds.AccessKeyID, testRegion, service)
 	}
-	if got := r.header.Get("X-Amz-Security-Token"); got != testCreds.SessionToken {
+	if got := r.header.Get("X-Amz-Security-Token"); got != creds.SessionToken {
 		t.Errorf("%s: X-Amz-Security-Token = %q", who, got)
 	}
 	at, err := time.Parse("20060102T150405Z", r.header.Get("X-Amz-Date"))
@@ -147,7 +152,7 @@ func checkSigned(t *testing.T, who string, r captured, service string) (signedHe
 		}
 	}
 	sum := sha256.Sum256(r.body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, again, hex.EncodeToString(sum[:]), service, testRegion, at); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), service, testRegion, at); err != nil {
 		t.Fatal(err)
 	}
 	if m2 := authPattern.FindStringSubmatch(again.Header.Get("Authorization")); m2 == nil || m2[5] != m[5] || m2[6] != m[6] {
