@@ -2,7 +2,6 @@ package handler
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,15 +41,36 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Variable + ": " + e.Problem }
 
-// topicARNPattern matches an SNS topic ARN; isTopicARN adds the name's limit
-// of 256 characters. (Written as {1,256} in the pattern, the limit compiles
-// into 256 copies of the character class: 1 ms of every cold start.)
-var topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:([A-Za-z0-9_-]+)(\.fifo)?$`)
-
+// isTopicARN reports whether s is an SNS topic ARN,
+// arn:aws…:sns:{region}:{12-digit account}:{name}[.fifo], with a name of 1 to
+// 256 letters, digits, "_" and "-". It is written out rather than as a
+// regexp: counted repetitions compile into a copy of their class per count,
+// and the pattern took 0.1–1.2 ms of every cold start.
 func isTopicARN(s string) bool {
-	m := topicARNPattern.FindStringSubmatch(s)
-	return m != nil && len(m[1]) <= 256
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
+		return false
+	}
+	partition, region, account, name := parts[1], parts[3], parts[4], strings.TrimSuffix(parts[5], ".fifo")
+	return strings.HasPrefix(partition, "aws") && only(partition[3:], isLowerOrDash) &&
+		region != "" && only(region, func(c byte) bool { return isLowerOrDash(c) || isDigit(c) }) &&
+		len(account) == 12 && only(account, isDigit) &&
+		name != "" && len(name) <= 256 && only(name, func(c byte) bool {
+		return isLowerOrDash(c) || isDigit(c) || c == '_' || c >= 'A' && c <= 'Z'
+	})
 }
+
+func only(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerOrDash(c byte) bool { return c >= 'a' && c <= 'z' || c == '-' }
+func isDigit(c byte) bool       { return c >= '0' && c <= '9' }
 
 // LoadConfig reads and checks the configuration from getenv (os.Getenv in
 // production). The Zuora base URL is checked by zuora.New, which owns its rules.
