@@ -70,7 +70,7 @@ func (c *benchCounter) spent(service, operation string) time.Duration {
 
 func (c *benchCounter) Close() error { return c.srv.Close() }
 
-// awsOperation names an SDK request "service:Operation": the service from
+// awsOperation names a signed AWS request "service:Operation": the service from
 // the SigV4 credential scope (Credential=AKID/DATE/REGION/SERVICE/aws4_request),
 // the operation from X-Amz-Target (JSON protocols, e.g. Secrets Manager) or
 // the Action form field (the query protocol, e.g. SNS).
