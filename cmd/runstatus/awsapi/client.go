@@ -57,7 +57,10 @@ type request struct {
 }
 
 // call sends r until it succeeds, fails for good, runs out of attempts or
-// would outlive ctx, and returns the answer's body.
+// would outlive ctx, and returns the answer's body. The retryer decides what
+// is retried and how long to wait; its retry quota (GetRetryToken), which
+// guards a busy client against retry storms, is not drawn on: a container
+// makes a handful of AWS calls in its life.
 func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
 		body, err := c.attempt(ctx, r)
