@@ -14,6 +14,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,7 +175,7 @@ func sameRequest(t *testing.T, sdk, ours captured, service string, decode func([
 	}
 	sdkSigned, ourSigned := checkSigned(t, "the SDK", sdk, service), checkSigned(t, "ours", ours, service)
 	for _, h := range strings.Split(sdkSigned, ";") {
-		if !strings.HasPrefix(h, "amz-sdk-") && !slicesContains(strings.Split(ourSigned, ";"), h) {
+		if !strings.HasPrefix(h, "amz-sdk-") && !slices.Contains(strings.Split(ourSigned, ";"), h) {
 			t.Errorf("the SDK signs %s, ours does not (ours: %s)", h, ourSigned)
 		}
 	}
@@ -189,15 +190,6 @@ func sameRequest(t *testing.T, sdk, ours captured, service string, decode func([
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("body\n ours    %s\n the SDK %s", ours.body, sdk.body)
 	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func decodeJSON(b []byte) (any, error) {
