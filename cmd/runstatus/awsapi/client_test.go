@@ -173,8 +173,12 @@ func TestNoWaitPastTheDeadline(t *testing.T) {
 // Cancelling the context ends a wait between attempts with the error seen.
 func TestCancelDuringBackoff(t *testing.T) {
 	srv := newScriptServer(t, answer{500, smInternal})
+	waiting := make(chan struct{}, 1) // the client asked for its backoff: it has the answer
 	long := retry.NewStandard(func(o *retry.StandardOptions) {
-		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
+			waiting <- struct{}{}
+			return time.Hour, nil
+		})
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -182,9 +186,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 		_, err := clientFor(srv.URL, long).SecretString(ctx, "s")
 		done <- err
 	}()
-	for srv.count() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-waiting
 	cancel()
 	err := <-done
 	var ae *APIError
