@@ -28,12 +28,11 @@ func (z benchZuora) RunStatus(_ context.Context, req zuora.Request) (zuora.RunSt
 	if !ok {
 		return zuora.RunStatus{}, &zuora.Error{Class: zuora.ErrNotFound, HTTPStatus: 404}
 	}
-	rs.TrackID = req.TrackID
 	return rs, nil
 }
 
 func (z benchZuora) set(id int64, version string, code int, name string) {
-	z[Meter{id, version}] = zuora.RunStatus{MeterID: id, Version: version, Code: code, Description: name, Name: name,
+	z[Meter{id, version}] = zuora.RunStatus{Code: code, Description: name, Name: name,
 		Terminal: code == 7, RequestID: "6fbf8b1e-2f7c-4c3e-9f7e-0d6b1b2c3d4e", Attempts: 1, Latency: 40 * time.Millisecond}
 }
 

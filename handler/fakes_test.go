@@ -32,7 +32,7 @@ func (f *fakeZuora) set(id int64, version string, code int, name string, termina
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.statuses[fmt.Sprintf("%d:%s", id, version)] = zuora.RunStatus{
-		MeterID: id, Version: version, Code: code, Description: name, Name: name,
+		Code: code, Description: name, Name: name,
 		Terminal: terminal, Failed: failed, RequestID: fmt.Sprintf("zr-%d", id), Attempts: 1,
 	}
 }
@@ -70,7 +70,6 @@ func (f *fakeZuora) RunStatus(ctx context.Context, req zuora.Request) (zuora.Run
 	if !ok {
 		return zuora.RunStatus{}, &zuora.Error{Class: zuora.ErrNotFound, HTTPStatus: 404, Code: "70002103", Message: "Meter does not exist.", RequestID: "zr-404"}
 	}
-	rs.TrackID = req.TrackID
 	return rs, nil
 }
 

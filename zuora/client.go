@@ -39,8 +39,6 @@ type Config struct {
 	// AttemptTimeout bounds one HTTP attempt (the context's deadline always
 	// bounds the whole call); 0 means DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
-	// UserAgent is sent as User-Agent when set.
-	UserAgent string
 }
 
 // Client asks Zuora for the run status of meter versions. It is safe for
@@ -53,7 +51,6 @@ type Client struct {
 	baseDelay      time.Duration
 	maxDelay       time.Duration
 	attemptTimeout time.Duration
-	userAgent      string
 
 	// Seams for tests: the backoff's random draw and the wait itself.
 	jitter func(limit time.Duration) time.Duration
@@ -73,9 +70,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAttempts < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 || cfg.AttemptTimeout < 0 {
 		return nil, invalidArgument("MaxAttempts, BaseDelay, MaxDelay and AttemptTimeout must not be negative")
 	}
-	if err := headerValue("UserAgent", cfg.UserAgent); err != nil {
-		return nil, err
-	}
 	c := &Client{
 		base:           base,
 		tokens:         cfg.Tokens,
@@ -83,7 +77,6 @@ func New(cfg Config) (*Client, error) {
 		baseDelay:      orDefault(cfg.BaseDelay, DefaultBaseDelay),
 		maxDelay:       orDefault(cfg.MaxDelay, DefaultMaxDelay),
 		attemptTimeout: orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout),
-		userAgent:      cfg.UserAgent,
 		jitter:         fullJitter,
 		sleep:          sleepCtx,
 	}
@@ -125,60 +118,76 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 	}
 	endpoint := c.base + "/meters/" + strconv.FormatInt(req.MeterID, 10) + "/" +
 		url.PathEscape(req.Version) + "/runStatus"
-
-	var (
-		attempts int    // HTTP attempts made
-		waits    int    // backoff waits so far: the exponent of the next one
-		reauthed bool   // the one 401 retry has been used
-		last     *Error // the previous attempt's failure
-	)
+	var r retryState
 	for {
-		if err := expired(ctx); err != nil {
-			return RunStatus{}, stopped(last, err, attempts)
-		}
-		token, err := c.tokens.Token(ctx)
+		token, err := c.token(ctx, &r)
 		if err != nil {
-			return RunStatus{}, tokenFailure(ctx, err, attempts)
+			return RunStatus{}, err
 		}
-		if token == "" {
-			return RunStatus{}, &Error{Class: ErrAuthFailed, Message: "the token source gave an empty token", Attempts: attempts}
-		}
-		// Getting the token may have used up the time left.
-		if err := expired(ctx); err != nil {
-			return RunStatus{}, stopped(last, err, attempts)
-		}
-
-		attempts++
+		r.attempts++
 		rs, fail := c.attempt(ctx, endpoint, token, req)
 		if fail == nil {
-			rs.Attempts = attempts
-			rs.Latency = time.Since(start)
+			rs.Attempts, rs.Latency = r.attempts, time.Since(start)
 			return rs, nil
 		}
-		e := fail.err
-		e.Attempts = attempts
-		last = e
-
-		if fail.unauthorized && !reauthed && attempts < c.maxAttempts {
+		fail.err.Attempts = r.attempts
+		r.last = fail.err
+		if fail.unauthorized && !r.reauthed && r.attempts < c.maxAttempts {
 			// Zuora's guidance: on 401 get a new token and retry once, at once.
 			c.tokens.Invalidate(token)
-			reauthed = true
+			r.reauthed = true
 			continue
 		}
-		if !fail.retry || attempts >= c.maxAttempts {
-			return RunStatus{}, c.final(e, waits)
-		}
-		wait := c.nextWait(waits, e.RetryAfter)
-		if wait > maxServerWait || !fitsBefore(ctx, wait) {
-			// Sleeping would end past the deadline (or absurdly late): no
-			// attempt could follow, so answer now with what is known.
-			return RunStatus{}, c.final(e, waits)
-		}
-		waits++
-		if err := c.sleep(ctx, wait); err != nil {
-			return RunStatus{}, stopped(e, err, attempts)
+		if err := c.wait(ctx, fail, &r); err != nil {
+			return RunStatus{}, err
 		}
 	}
+}
+
+// retryState is where one call stands in its attempts.
+type retryState struct {
+	attempts int    // HTTP attempts made
+	waits    int    // backoff waits so far: the exponent of the next one
+	reauthed bool   // the one 401 retry has been used
+	last     *Error // the previous attempt's failure
+}
+
+// token gets the bearer token for the next attempt, or the error the call
+// ends with.
+func (c *Client) token(ctx context.Context, r *retryState) (string, error) {
+	if err := expired(ctx); err != nil {
+		return "", stopped(r.last, err, r.attempts)
+	}
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return "", tokenFailure(ctx, err, r.attempts)
+	}
+	if token == "" {
+		return "", &Error{Class: ErrAuthFailed, Message: "the token source gave an empty token", Attempts: r.attempts}
+	}
+	// Getting the token may have used up the time left.
+	if err := expired(ctx); err != nil {
+		return "", stopped(r.last, err, r.attempts)
+	}
+	return token, nil
+}
+
+// wait sleeps before the next attempt, or returns the error the call ends
+// with: the failure is final, the attempts are used up, or the wait would end
+// past the deadline (or absurdly late), so no attempt could follow.
+func (c *Client) wait(ctx context.Context, f *failure, r *retryState) error {
+	if !f.retry || r.attempts >= c.maxAttempts {
+		return c.final(f.err, r.waits)
+	}
+	d := c.nextWait(r.waits, f.err.RetryAfter)
+	if d > maxServerWait || !fitsBefore(ctx, d) {
+		return c.final(f.err, r.waits)
+	}
+	r.waits++
+	if err := c.sleep(ctx, d); err != nil {
+		return stopped(f.err, err, r.attempts)
+	}
+	return nil
 }
 
 // expired is ctx.Err(), but also true once the deadline has passed and
@@ -258,77 +267,77 @@ type failure struct {
 func (c *Client) attempt(ctx context.Context, endpoint, token string, req Request) (RunStatus, *failure) {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
-
 	hreq, err := http.NewRequestWithContext(actx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return RunStatus{}, &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}
 	}
-	h := hreq.Header
-	h.Set("Authorization", "Bearer "+token)
-	h.Set("Content-Type", "application/json") // required by Zuora's spec, body or not
-	h.Set("Accept", "application/json")
-	// No Accept-Encoding: Go's transport then asks for gzip and decodes it.
-	if c.userAgent != "" {
-		h.Set("User-Agent", c.userAgent)
-	}
-	if req.TrackID != "" {
-		h.Set("Zuora-Track-Id", req.TrackID)
-	}
-	if req.EntityIDs != "" {
-		h.Set("Zuora-Entity-Ids", req.EntityIDs)
-	}
-	if req.OrgIDs != "" {
-		h.Set("Zuora-Org-Ids", req.OrgIDs)
-	}
-
+	setHeaders(hreq.Header, token, req)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
 		return RunStatus{}, transportFailure(ctx, err, 0, "")
 	}
 	defer resp.Body.Close()
+	return readAnswer(ctx, resp)
+}
+
+func setHeaders(h http.Header, token string, req Request) {
+	h.Set("Authorization", "Bearer "+token)
+	h.Set("Content-Type", "application/json") // required by Zuora's spec, body or not
+	h.Set("Accept", "application/json")
+	// No Accept-Encoding: Go's transport then asks for gzip and decodes it.
+	for _, kv := range [...][2]string{
+		{"Zuora-Track-Id", req.TrackID}, {"Zuora-Entity-Ids", req.EntityIDs}, {"Zuora-Org-Ids", req.OrgIDs},
+	} {
+		if kv[1] != "" {
+			h.Set(kv[0], kv[1])
+		}
+	}
+}
+
+// readAnswer reads one response into a RunStatus or the attempt's failure.
+func readAnswer(ctx context.Context, resp *http.Response) (RunStatus, *failure) {
 	status := resp.StatusCode
 	requestID := resp.Header.Get("Zuora-Request-Id")
-	retryable := status == http.StatusTooManyRequests || status >= 500
-
 	body, err := readBody(resp)
 	if err != nil {
 		var de *decodeError
 		if errors.Is(err, errBodyTooLarge) || errors.As(err, &de) {
 			return RunStatus{}, &failure{
 				err:   &Error{Class: ErrUnavailable, HTTPStatus: status, RequestID: requestID, Message: "unreadable response body", Err: err},
-				retry: retryable,
+				retry: status == http.StatusTooManyRequests || status >= 500,
 			}
 		}
 		return RunStatus{}, transportFailure(ctx, err, status, requestID)
 	}
-
-	if status == http.StatusOK {
-		code, desc, derr := decodeRunStatus(body)
-		if derr != nil {
-			derr.RequestID = requestID
-			return RunStatus{}, &failure{err: derr}
-		}
-		info := classify(code, desc)
-		return RunStatus{
-			MeterID:     req.MeterID,
-			Version:     req.Version,
-			Code:        code,
-			Description: desc,
-			Name:        info.name,
-			Terminal:    info.terminal,
-			Failed:      info.failed,
-			RequestID:   requestID,
-			TrackID:     req.TrackID,
-		}, nil
+	if status != http.StatusOK {
+		return RunStatus{}, statusFailure(resp, body)
 	}
+	code, desc, derr := decodeRunStatus(body)
+	if derr != nil {
+		derr.RequestID = requestID
+		return RunStatus{}, &failure{err: derr}
+	}
+	info := lookupStatus(code, desc)
+	return RunStatus{
+		Code:        code,
+		Description: desc,
+		Name:        info.name,
+		Terminal:    info.terminal,
+		Failed:      info.failed,
+		RequestID:   requestID,
+	}, nil
+}
 
-	e := &Error{HTTPStatus: status, RequestID: requestID}
+// statusFailure classifies an answer other than 200 by its status, with
+// Zuora's code and message from the body.
+func statusFailure(resp *http.Response, body []byte) *failure {
+	status := resp.StatusCode
+	e := &Error{HTTPStatus: status, RequestID: resp.Header.Get("Zuora-Request-Id")}
 	e.Code, e.Message = errorDetails(body)
 	f := &failure{err: e}
 	switch {
 	case status == http.StatusUnauthorized:
-		e.Class = ErrAuthFailed
-		f.unauthorized = true
+		e.Class, f.unauthorized = ErrAuthFailed, true
 	case status == http.StatusForbidden:
 		e.Class = ErrAuthFailed
 	case status == http.StatusBadRequest:
@@ -338,15 +347,13 @@ func (c *Client) attempt(ctx context.Context, endpoint, token string, req Reques
 		// any other 404 also means there is nothing at that path.
 		e.Class = ErrNotFound
 	case status == http.StatusTooManyRequests:
-		e.Class = ErrThrottled
+		e.Class, f.retry = ErrThrottled, true
 		e.RetryAfter = retryHint(status, resp.Header, time.Now())
-		f.retry = true
 	case status >= 500:
-		e.Class = ErrUnavailable
+		e.Class, f.retry = ErrUnavailable, true
 		if status == http.StatusServiceUnavailable {
 			e.RetryAfter = retryHint(status, resp.Header, time.Now())
 		}
-		f.retry = true
 	default:
 		e.Class = ErrUnavailable
 		if e.Message == "" {
@@ -356,7 +363,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, token string, req Reques
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
-	return RunStatus{}, f
+	return f
 }
 
 // transportFailure classifies an error from sending the request or reading

@@ -65,7 +65,7 @@ func TestRunStatusEveryCode(t *testing.T) {
 			if tt.step.Body == "" && got.Code != tt.step.Status {
 				t.Errorf("Code = %d, want %d", got.Code, tt.step.Status)
 			}
-			if got.MeterID != id || got.Version != "0.0.1" || got.Attempts != 1 || got.RequestID == "" || got.Latency <= 0 {
+			if got.Attempts != 1 || got.RequestID == "" || got.Latency <= 0 {
 				t.Errorf("result fields not filled: %+v", got)
 			}
 		})
@@ -286,7 +286,7 @@ func TestRunStatusContextAlreadyDone(t *testing.T) {
 func TestRunStatusHeaders(t *testing.T) {
 	sim := newSim(t)
 	sim.SetMeter(123, "0.0.1", zuoratest.Step{Status: 7})
-	c, _ := newTestClient(t, sim.URL, nil, func(cfg *Config) { cfg.UserAgent = "runstatus-test/1.0" })
+	c, _ := newTestClient(t, sim.URL, nil)
 
 	rs, err := c.RunStatus(context.Background(), Request{
 		MeterID: 123, Version: "0.0.1", TrackID: "trace-1/abc", EntityIDs: "ent-1", OrgIDs: "org-a, org-b",
@@ -294,8 +294,8 @@ func TestRunStatusHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rs.TrackID != "trace-1/abc" || rs.RequestID == "" {
-		t.Errorf("TrackID %q RequestID %q", rs.TrackID, rs.RequestID)
+	if rs.RequestID == "" {
+		t.Errorf("no Zuora-Request-Id in %+v", rs)
 	}
 	if _, err := c.RunStatus(context.Background(), req1); err != nil {
 		t.Fatal(err)
@@ -311,7 +311,6 @@ func TestRunStatusHeaders(t *testing.T) {
 		"Content-Type":     "application/json",
 		"Accept":           "application/json",
 		"Accept-Encoding":  "gzip", // added, and decoded, by Go's transport
-		"User-Agent":       "runstatus-test/1.0",
 		"Zuora-Track-Id":   "trace-1/abc",
 		"Zuora-Entity-Ids": "ent-1",
 		"Zuora-Org-Ids":    "org-a, org-b",
@@ -452,7 +451,6 @@ func TestNewConfig(t *testing.T) {
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BaseDelay: -1},
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, AttemptTimeout: -1},
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BaseDelay: time.Second, MaxDelay: time.Millisecond},
-		{BaseURL: "https://rest.zuora.com", Tokens: tokens, UserAgent: "x\r\ny"},
 	}
 	for i, cfg := range bad {
 		if _, err := New(cfg); !errors.Is(err, ErrInvalidArgument) {

@@ -80,7 +80,7 @@ type runStatusBody struct {
 // decodeRunStatus reads a 200 body. It fails, always with an *Error of class
 // ErrUnavailable, when the body is not the documented shape: not JSON,
 // "success": false, or no data.runStatus integer. An unknown code or
-// description is not a failure: classify reports it as Unknown.
+// description is not a failure: lookupStatus reports it as Unknown.
 func decodeRunStatus(body []byte) (code int, description string, err *Error) {
 	var b runStatusBody
 	// json.Unmarshal also refuses data after the object.

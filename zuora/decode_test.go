@@ -82,9 +82,9 @@ func FuzzDecodeRunStatus(f *testing.F) {
 			}
 			return
 		}
-		info := classify(code, desc)
+		info := lookupStatus(code, desc)
 		if !IsStatusName(info.name) {
-			t.Fatalf("classify(%d, %q) = %q", code, desc, info.name)
+			t.Fatalf("lookupStatus(%d, %q) = %q", code, desc, info.name)
 		}
 		if info.name != Unknown && (desc != "" && desc != info.name) {
 			t.Fatalf("description %q named %q", desc, info.name)

@@ -20,12 +20,15 @@ var (
 	ErrThrottled = errors.New("throttled")
 	// ErrUnavailable: 5xx, network failure, timeout, or a body that is not the documented shape.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrCredentials: the CredentialsFunc failed, or gave neither an access
+	// token nor a client id and secret. Err holds what it returned.
+	ErrCredentials = errors.New("credentials unavailable")
 )
 
 // Error is what the Client returns for a failed call: a class (one of the Err*
 // values above) and whatever Zuora said about it.
 type Error struct {
-	Class      error         // one of ErrInvalidArgument, ErrNotFound, ErrAuthFailed, ErrThrottled, ErrUnavailable
+	Class      error         // one of ErrInvalidArgument, ErrNotFound, ErrAuthFailed, ErrThrottled, ErrUnavailable, ErrCredentials
 	HTTPStatus int           // 0 when no response arrived
 	Code       string        // Zuora's error code, e.g. "70002103"
 	Message    string        // Zuora's (or this package's) message

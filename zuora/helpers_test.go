@@ -16,11 +16,7 @@ const testToken = "test-static-token"
 
 // newSim starts a simulator that accepts testToken.
 func newSim(t testing.TB) *zuoratest.Server {
-	t.Helper()
-	sim := zuoratest.NewServer()
-	t.Cleanup(sim.Close)
-	sim.AddToken(testToken)
-	return sim
+	return zuoratest.NewTestServer(t, zuoratest.Config{Tokens: []string{testToken}})
 }
 
 // waitRecorder replaces the Client's sleep: it records each wait and returns

@@ -67,10 +67,10 @@ func IsStatusName(name string) bool {
 	return false
 }
 
-// classify turns Zuora's code and description into a canonical name and flags.
+// lookupStatus turns Zuora's code and description into a canonical name and flags.
 // A code outside the table, or a description that names another status than the
 // code does, gives Unknown: the raw values are kept by the caller either way.
-func classify(code int, description string) statusInfo {
+func lookupStatus(code int, description string) statusInfo {
 	if code <= 0 || code >= len(statuses) {
 		return statusInfo{name: Unknown}
 	}

@@ -54,7 +54,8 @@ func (staticToken) Invalidate(string) {}
 // a bad one makes every Token call fail with ErrInvalidArgument. httpClient
 // nil uses the shared NewHTTPClient(). Errors are *Error: ErrAuthFailed when
 // the token endpoint refuses the client (400/401), ErrThrottled on its 429,
-// else ErrUnavailable (Timeout set when time ran out).
+// ErrCredentials when load fails or gives nothing usable, else
+// ErrUnavailable (Timeout set when time ran out).
 func NewCredentialsSource(baseURL string, httpClient *http.Client, load CredentialsFunc) TokenSource {
 	s := &credentialsSource{client: httpClient, load: load, now: time.Now}
 	base, err := ValidateBaseURL(baseURL)
@@ -189,7 +190,7 @@ func (s *credentialsSource) loadCredentials(ctx context.Context) (*Credentials, 
 	c, err := s.load(ctx)
 	if err != nil {
 		return nil, &Error{
-			Class:   ErrUnavailable,
+			Class:   ErrCredentials,
 			Message: "cannot load the credentials",
 			Timeout: errors.Is(err, context.DeadlineExceeded),
 			Err:     err,
@@ -197,7 +198,7 @@ func (s *credentialsSource) loadCredentials(ctx context.Context) (*Credentials, 
 	}
 	if c.AccessToken == "" && (c.ClientID == "" || c.ClientSecret == "") {
 		return nil, &Error{
-			Class:   ErrUnavailable,
+			Class:   ErrCredentials,
 			Message: "the credentials hold neither an access token nor a client id and secret",
 		}
 	}

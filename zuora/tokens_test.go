@@ -270,10 +270,10 @@ func TestTokenSourceErrors(t *testing.T) {
 	}{
 		{name: "wrong secret", base: sim.URL, loader: &countingLoader{creds: Credentials{ClientID: testClientID, ClientSecret: "wrong-secret"}}, want: ErrAuthFailed, status: 401},
 		{name: "unknown client", base: sim.URL, loader: &countingLoader{creds: Credentials{ClientID: "nobody", ClientSecret: "x"}}, want: ErrAuthFailed, status: 401},
-		{name: "loader fails", base: sim.URL, loader: &countingLoader{err: loadErr}, want: ErrUnavailable, wrapped: loadErr},
-		{name: "loader times out", base: sim.URL, loader: &countingLoader{err: context.DeadlineExceeded}, want: ErrUnavailable, timeout: true},
-		{name: "empty credentials", base: sim.URL, loader: &countingLoader{}, want: ErrUnavailable},
-		{name: "client id without secret", base: sim.URL, loader: &countingLoader{creds: Credentials{ClientID: "a"}}, want: ErrUnavailable},
+		{name: "loader fails", base: sim.URL, loader: &countingLoader{err: loadErr}, want: ErrCredentials, wrapped: loadErr},
+		{name: "loader times out", base: sim.URL, loader: &countingLoader{err: context.DeadlineExceeded}, want: ErrCredentials, timeout: true},
+		{name: "empty credentials", base: sim.URL, loader: &countingLoader{}, want: ErrCredentials},
+		{name: "client id without secret", base: sim.URL, loader: &countingLoader{creds: Credentials{ClientID: "a"}}, want: ErrCredentials},
 		{name: "token endpoint down", base: closed.URL, loader: clientCreds(), want: ErrUnavailable},
 		{name: "plain http to a remote host", base: "http://rest.zuora.com", loader: clientCreds(), want: ErrInvalidArgument},
 	}

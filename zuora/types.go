@@ -14,17 +14,14 @@ type Request struct {
 	OrgIDs    string // Zuora-Org-Ids (comma-separated), sent only when set
 }
 
-// RunStatus is Zuora's answer, normalised.
+// RunStatus is Zuora's answer, normalised. It does not repeat the Request.
 type RunStatus struct {
-	MeterID     int64
-	Version     string
 	Code        int    // Zuora's runStatus, kept raw
 	Description string // Zuora's runStatusDescription, kept raw
 	Name        string // canonical name (NEVER_RUN … CONSUME_COMPLETED) or Unknown
 	Terminal    bool
 	Failed      bool
 	RequestID   string // Zuora-Request-Id of the answering response
-	TrackID     string // Zuora-Track-Id as sent
 	Attempts    int    // HTTP attempts this call took
 	Latency     time.Duration
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -35,29 +36,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Recorde
 	if !sleepCtx(r.Context(), delay) {
 		return
 	}
-	if r.Method != http.MethodPost {
-		writeOAuthError(w, r, http.StatusBadRequest, "invalid_request", "the token endpoint takes POST")
+	form, problem := s.readTokenForm(w, r, rec)
+	if problem != "" {
+		writeOAuthError(w, r, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		writeOAuthError(w, r, http.StatusBadRequest, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, r, http.StatusBadRequest, "invalid_request", "the form cannot be read")
-		return
-	}
-	form := r.PostForm
-	recorded := cloneValues(form)
-	if recorded.Has("client_secret") {
-		recorded.Set("client_secret", "<redacted>")
-	}
-	s.mu.Lock()
-	rec.Form = recorded
-	s.mu.Unlock()
-
 	if gt := form.Get("grant_type"); gt != "client_credentials" {
 		writeOAuthError(w, r, http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+clipString(gt, 40))
 		return
@@ -88,6 +71,30 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *Recorde
 		Scope:       "entity.1a2b3c4d platform.write service.mediation.read tenant.9999999 user.00000000",
 		JTI:         randomHex(8),
 	}))
+}
+
+// readTokenForm reads the token request's form and records it with the
+// client secret redacted; problem says what is wrong with the request.
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request, rec *RecordedRequest) (form url.Values, problem string) {
+	if r.Method != http.MethodPost {
+		return nil, "the token endpoint takes POST"
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, "Content-Type must be application/x-www-form-urlencoded"
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, "the form cannot be read"
+	}
+	recorded := cloneValues(r.PostForm)
+	if recorded.Has("client_secret") {
+		recorded.Set("client_secret", "<redacted>")
+	}
+	s.mu.Lock()
+	rec.Form = recorded
+	s.mu.Unlock()
+	return r.PostForm, ""
 }
 
 func writeOAuthError(w http.ResponseWriter, r *http.Request, status int, code, desc string) {

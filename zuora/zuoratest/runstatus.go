@@ -58,36 +58,11 @@ func (s *Server) serveRunStatus(w http.ResponseWriter, r *http.Request, path str
 		writeUnauthorized(w, r)
 		return
 	}
-
-	parts := strings.Split(path, "/")
-	meterID, err := strconv.ParseInt(parts[2], 10, 64)
-	version, verr := url.PathUnescape(parts[3])
-	if err != nil || verr != nil || meterID <= 0 {
-		writeJSON(w, r, http.StatusBadRequest, mustJSON(proxyBadRequest{Errors: []errorItem{{
-			Code: "INVALID_VALUE", Message: "meterId must be a positive integer",
-		}}}))
+	step, padding, missing := s.nextStep(path)
+	if missing != nil {
+		writeJSON(w, r, missing.status, missing.body)
 		return
 	}
-
-	s.mu.Lock()
-	versions, meterKnown := s.meters[meterID]
-	sc := versions[version]
-	var step Step
-	if sc != nil {
-		step = sc.take()
-	}
-	padding := s.padding
-	s.mu.Unlock()
-
-	switch {
-	case !meterKnown:
-		writeJSON(w, r, http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeMeterNotFound, "Meter does not exist."}}))
-		return
-	case sc == nil:
-		writeJSON(w, r, http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeVersionNotFound, "Meter version does not exist."}}))
-		return
-	}
-
 	if !sleepCtx(r.Context(), step.Latency) {
 		return
 	}
@@ -96,6 +71,36 @@ func (s *Server) serveRunStatus(w http.ResponseWriter, r *http.Request, path str
 		panic(http.ErrAbortHandler)
 	}
 	s.writeStep(w, r, step, padding)
+}
+
+// answer is a ready error answer.
+type answer struct {
+	status int
+	body   []byte
+}
+
+// nextStep takes the next step of the meter version the path names, or
+// returns Zuora's answer for a bad id or a meter or version it does not know.
+func (s *Server) nextStep(path string) (step Step, padding int, missing *answer) {
+	parts := strings.Split(path, "/")
+	meterID, err := strconv.ParseInt(parts[2], 10, 64)
+	version, verr := url.PathUnescape(parts[3])
+	if err != nil || verr != nil || meterID <= 0 {
+		return Step{}, 0, &answer{http.StatusBadRequest, mustJSON(proxyBadRequest{Errors: []errorItem{{
+			Code: "INVALID_VALUE", Message: "meterId must be a positive integer",
+		}}})}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	versions, meterKnown := s.meters[meterID]
+	sc := versions[version]
+	switch {
+	case !meterKnown:
+		return Step{}, 0, &answer{http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeMeterNotFound, "Meter does not exist."}})}
+	case sc == nil:
+		return Step{}, 0, &answer{http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeVersionNotFound, "Meter version does not exist."}})}
+	}
+	return sc.take(), s.padding, nil
 }
 
 // authorized checks the bearer token: known, not revoked, not expired.

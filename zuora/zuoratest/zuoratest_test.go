@@ -48,12 +48,10 @@ func do(t *testing.T, method, u string, body io.Reader, header ...string) answer
 }
 
 func newSim(t *testing.T) *zuoratest.Server {
-	t.Helper()
-	s := zuoratest.NewServer()
-	t.Cleanup(s.Close)
-	s.AddClient("cid", "csecret")
-	s.AddToken("static")
-	return s
+	return zuoratest.NewTestServer(t, zuoratest.Config{
+		Clients: []zuoratest.ClientConfig{{ClientID: "cid", ClientSecret: "csecret"}},
+		Tokens:  []string{"static"},
+	})
 }
 
 func tokenForm(id, secret, grant string) io.Reader {
