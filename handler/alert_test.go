@@ -28,14 +28,21 @@ func TestAlertAttributesAndFIFO(t *testing.T) {
 		t.Errorf("standard alert = %+v", a)
 	}
 
-	fifo := "arn:aws:sns:us-east-1:123456789012:alerts.fifo"
-	a1, _ := newAlert(fifo, r)
+	fifoAlert := func(r Result) Alert {
+		t.Helper()
+		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts.fifo", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a1 := fifoAlert(r)
 	retried := r
 	retried.CheckedAt, retried.ZuoraRequestID = r.CheckedAt.Add(time.Minute), "b"
-	a2, _ := newAlert(fifo, retried)
+	a2 := fifoAlert(retried)
 	other := r
 	other.TrackID = "req-2"
-	a3, _ := newAlert(fifo, other)
+	a3 := fifoAlert(other)
 	if a1.GroupID != "102:0.0.1" || a1.DeduplicationID == "" || len(a1.DeduplicationID) > 128 {
 		t.Errorf("fifo alert = %+v", a1)
 	}

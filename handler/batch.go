@@ -10,7 +10,7 @@ import (
 // runBatch checks every meter with at most cfg.BatchConcurrency calls in
 // flight. A failed check becomes an item with its error; an alert that did
 // not go out fails the whole batch, because an alert is never dropped.
-func (h *Handler) runBatch(ctx context.Context, checks []check) (BatchResult, error) {
+func (h *Handler) runBatch(ctx context.Context, checks []checkRequest) (BatchResult, error) {
 	items := make([]BatchItem, len(checks))
 	alertErrs := make([]error, len(checks))
 	sem := make(chan struct{}, h.cfg.BatchConcurrency)
@@ -27,7 +27,7 @@ func (h *Handler) runBatch(ctx context.Context, checks []check) (BatchResult, er
 				items[i] = BatchItem{Result: &res}
 				alertErrs[i] = err
 			default:
-				k := classify(err)
+				k := kindOf(err)
 				items[i] = BatchItem{Meter: c.Meter, Error: &ErrorBody{Type: k.Type, Message: err.Error(), ZuoraRequestID: k.RequestID}}
 			}
 		})

@@ -18,7 +18,7 @@ import (
 // the log line and the encoded reply, everything but the Zuora round trip.
 // Zuora is a table lookup that does not allocate, so allocs/op are the
 // handler's alone; the logger is Lambda's JSON log handler writing to
-// io.Discard. `make bench` runs these and reports them per check.
+// io.Discard. `make bench` runs these.
 
 // benchZuora answers every known meter at once, without allocating.
 type benchZuora map[Meter]zuora.RunStatus
@@ -49,18 +49,11 @@ func (h lambdaLogHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func newBenchHandler(b *testing.B, z benchZuora) (*Handler, context.Context) {
 	b.Helper()
-	cfg, err := LoadConfig(func(k string) string {
-		return map[string]string{
-			"ZUORA_BASE_URL":  "https://rest.zuora.com",
-			"ZUORA_SECRET_ID": "zuora/bench",
-			"ALERT_TOPIC_ARN": testTopic,
-		}[k]
-	})
+	log := slog.New(lambdaLogHandler{slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})})
+	h, err := New(withDefaults(Config{}), Deps{Zuora: z, Alerts: &fakeSNS{}, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(lambdaLogHandler{slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})})
-	h := New(cfg, z, &fakeSNS{}, log)
 	// As the runtime builds it for each invocation: a deadline and the request id.
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd"})
 	ctx, cancel := context.WithTimeout(ctx, time.Hour)

@@ -25,8 +25,6 @@ const (
 var (
 	// ErrInvalidRequest: the event is not one of the contract's shapes, or a field is out of range.
 	ErrInvalidRequest = errors.New("invalid request")
-	// ErrSecretUnavailable: the secret cannot be read or has none of the documented forms.
-	ErrSecretUnavailable = errors.New("secret unavailable")
 	// ErrAlertPublishFailed: the status called for an alert and SNS did not take it.
 	ErrAlertPublishFailed = errors.New("alert not published")
 )
@@ -39,36 +37,37 @@ type errorKind struct {
 	RequestID  string        // Zuora-Request-Id, when Zuora answered
 }
 
-// classify maps any error this package produces onto the contract. It is the
-// one place where error values become names and HTTP statuses.
-func classify(err error) errorKind {
-	var k errorKind
-	var ze *zuora.Error
-	if errors.As(err, &ze) {
-		k.RequestID = ze.RequestID
-	}
+// kindOf maps any error this package produces onto the contract. It is the
+// one place where error values become names and HTTP statuses. This
+// package's own errors are the outer layer and decide first; below them, a
+// Zuora error has exactly one class.
+func kindOf(err error) errorKind {
 	switch {
-	case errors.Is(err, ErrInvalidRequest), errors.Is(err, zuora.ErrInvalidArgument):
-		k.Type, k.HTTPStatus = TypeInvalidRequest, http.StatusBadRequest
-	case errors.Is(err, ErrSecretUnavailable):
-		// Checked before Zuora's classes: a secret that cannot be read reaches
-		// us wrapped inside the Zuora client's token error.
-		k.Type, k.HTTPStatus = TypeSecretUnavailable, http.StatusInternalServerError
+	case errors.Is(err, ErrInvalidRequest):
+		return errorKind{Type: TypeInvalidRequest, HTTPStatus: http.StatusBadRequest}
 	case errors.Is(err, ErrAlertPublishFailed):
-		k.Type, k.HTTPStatus = TypeAlertPublishFailed, http.StatusServiceUnavailable
-	case errors.Is(err, zuora.ErrNotFound):
+		return errorKind{Type: TypeAlertPublishFailed, HTTPStatus: http.StatusServiceUnavailable}
+	}
+	var ze *zuora.Error
+	if !errors.As(err, &ze) {
+		// Nothing unforeseen should get here; it is worth a retry if it does.
+		ze = &zuora.Error{Class: zuora.ErrUnavailable}
+	}
+	k := errorKind{RequestID: ze.RequestID}
+	switch ze.Class {
+	case zuora.ErrInvalidArgument:
+		k.Type, k.HTTPStatus = TypeInvalidRequest, http.StatusBadRequest
+	case zuora.ErrCredentials:
+		k.Type, k.HTTPStatus = TypeSecretUnavailable, http.StatusInternalServerError
+	case zuora.ErrNotFound:
 		k.Type, k.HTTPStatus = TypeMeterNotFound, http.StatusNotFound
-	case errors.Is(err, zuora.ErrAuthFailed):
+	case zuora.ErrAuthFailed:
 		k.Type, k.HTTPStatus = TypeZuoraAuthFailed, http.StatusBadGateway
-	case errors.Is(err, zuora.ErrThrottled):
-		k.Type, k.HTTPStatus = TypeZuoraThrottled, http.StatusServiceUnavailable
-		if ze != nil {
-			k.RetryAfter = ze.RetryAfter
-		}
-	default:
-		// zuora.ErrUnavailable, and anything unforeseen: both are worth a retry.
+	case zuora.ErrThrottled:
+		k.Type, k.HTTPStatus, k.RetryAfter = TypeZuoraThrottled, http.StatusServiceUnavailable, ze.RetryAfter
+	default: // zuora.ErrUnavailable
 		k.Type, k.HTTPStatus = TypeZuoraUnavailable, http.StatusBadGateway
-		if (ze != nil && ze.Timeout) || errors.Is(err, context.DeadlineExceeded) {
+		if ze.Timeout || errors.Is(err, context.DeadlineExceeded) {
 			k.HTTPStatus = http.StatusGatewayTimeout
 		}
 	}

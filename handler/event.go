@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,12 +26,12 @@ const (
 type invocation struct {
 	shape  replyShape
 	source string // for logs: direct, batch, eventbridge, scheduled, apigw-rest, apigw-http, function-url
-	checks []check
+	checks []checkRequest
 }
 
-// check is one validated meter version to ask Zuora about, with the scoping
+// checkRequest is one validated meter version to ask Zuora about, with the scoping
 // headers that apply to it. Empty header fields fall back to the configuration.
-type check struct {
+type checkRequest struct {
 	Meter
 	TrackID   string
 	EntityIDs string
@@ -76,7 +75,7 @@ func parseEvent(payload []byte, cfg *Config) (invocation, error) {
 		return invocation{shape: replyBatch, source: "batch", checks: checks}, err
 	case p.MeterID != nil:
 		c, err := parseCheck(p)
-		return invocation{shape: replySingle, source: "direct", checks: []check{c}}, err
+		return invocation{shape: replySingle, source: "direct", checks: []checkRequest{c}}, err
 	}
 	return invocation{}, invalid(`the event is not a known shape: expected {"meterId", "version"}, {"meters": [...]}, an EventBridge event or an API Gateway / function URL request`)
 }
@@ -99,41 +98,41 @@ func decodeObject(data []byte, v any, what string) error {
 }
 
 // parseCheck validates one direct payload (or batch item, or EventBridge detail).
-func parseCheck(p probe) (check, error) {
+func parseCheck(p probe) (checkRequest, error) {
 	if p.MeterID == nil {
-		return check{}, invalid("meterId is required")
+		return checkRequest{}, invalid("meterId is required")
 	}
 	if p.Version == nil {
-		return check{}, invalid("version is required")
+		return checkRequest{}, invalid("version is required")
 	}
 	id, err := meterIDFromJSON(p.MeterID)
 	if err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
 	version, err := stringField(p.Version, "version")
 	if err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
 	m, err := newMeter(id, version)
 	if err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
-	c := check{Meter: m}
+	c := checkRequest{Meter: m}
 	if c.TrackID, err = stringField(p.TrackID, "trackId"); err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
 	if c.EntityIDs, err = stringField(p.EntityIDs, "entityIds"); err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
 	if c.OrgIDs, err = stringField(p.OrgIDs, "orgIds"); err != nil {
-		return check{}, err
+		return checkRequest{}, err
 	}
 	return c, c.validate()
 }
 
 // validate applies Zuora's own header rules (the client owns them) so a bad
 // value is refused here, as InvalidRequest, before anything is sent.
-func (c check) validate() error {
+func (c checkRequest) validate() error {
 	err := zuora.ValidateRequest(zuora.Request{MeterID: c.MeterID, Version: c.Version,
 		TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs})
 	if err != nil {
@@ -142,7 +141,7 @@ func (c check) validate() error {
 	return nil
 }
 
-func parseBatch(raw json.RawMessage, top probe) ([]check, error) {
+func parseBatch(raw json.RawMessage, top probe) ([]checkRequest, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
 		return nil, invalid("meters must be an array of {\"meterId\", \"version\"} objects")
@@ -150,7 +149,7 @@ func parseBatch(raw json.RawMessage, top probe) ([]check, error) {
 	if len(items) == 0 || len(items) > MaxBatch {
 		return nil, invalid("meters has %d items; it must have 1 to %d", len(items), MaxBatch)
 	}
-	checks := make([]check, len(items))
+	checks := make([]checkRequest, len(items))
 	for i, item := range items {
 		var p probe
 		if err := decodeObject(item, &p, fmt.Sprintf("meters[%d]", i)); err != nil {
@@ -204,7 +203,7 @@ func parseEventBridge(p probe, cfg *Config) (invocation, error) {
 		return invocation{shape: replyBatch, source: "eventbridge", checks: checks}, err
 	case d.MeterID != nil || d.Version != nil:
 		c, err := parseCheck(d)
-		return invocation{shape: replySingle, source: "eventbridge", checks: []check{c}}, err
+		return invocation{shape: replySingle, source: "eventbridge", checks: []checkRequest{c}}, err
 	}
 	scheduled := detailType == "Scheduled Event" && (source == "aws.events" || source == "aws.scheduler")
 	if !scheduled {
@@ -213,9 +212,9 @@ func parseEventBridge(p probe, cfg *Config) (invocation, error) {
 	if len(cfg.WatchMeters) == 0 {
 		return invocation{}, invalid("a scheduled event names no meters and WATCH_METERS is empty")
 	}
-	checks := make([]check, len(cfg.WatchMeters))
+	checks := make([]checkRequest, len(cfg.WatchMeters))
 	for i, m := range cfg.WatchMeters {
-		checks[i] = check{Meter: m}
+		checks[i] = checkRequest{Meter: m}
 	}
 	return invocation{shape: replyBatch, source: "scheduled", checks: checks}, nil
 }
@@ -236,16 +235,13 @@ func meterIDFromJSON(raw json.RawMessage) (string, error) {
 	return string(s), nil
 }
 
-// newMeter validates a meter id given as text and a version.
+// newMeter is ParseMeter for input from an event: its errors are InvalidRequest.
 func newMeter(id, version string) (Meter, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 || strings.TrimLeft(id, "0123456789") != "" {
-		return Meter{}, invalid("meterId %q must be a positive integer", truncate(id, 40))
-	}
-	if err := zuora.ValidateVersion(version); err != nil {
+	m, err := ParseMeter(id, version)
+	if err != nil {
 		return Meter{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	return Meter{MeterID: n, Version: version}, nil
+	return m, nil
 }
 
 // stringField reads an optional JSON string; an absent or null field is "".
@@ -316,8 +312,8 @@ func parseHTTP(payload []byte, p probe) (invocation, error) {
 	if err != nil {
 		return inv, err
 	}
-	c := check{Meter: m, TrackID: header("Zuora-Track-Id"), EntityIDs: header("Zuora-Entity-Ids"), OrgIDs: header("Zuora-Org-Ids")}
-	inv.checks = []check{c}
+	c := checkRequest{Meter: m, TrackID: header("Zuora-Track-Id"), EntityIDs: header("Zuora-Entity-Ids"), OrgIDs: header("Zuora-Org-Ids")}
+	inv.checks = []checkRequest{c}
 	return inv, c.validate()
 }
 

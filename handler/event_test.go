@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"github.com/aws/aws-lambda-go/events"
 	"strings"
 	"testing"
 )
@@ -13,30 +14,30 @@ func TestParseEventShapes(t *testing.T) {
 		event  string
 		shape  replyShape
 		source string
-		want   []check
+		want   []checkRequest
 	}{
-		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []check{{Meter: Meter{123, "0.0.1"}}}},
+		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []checkRequest{{Meter: Meter{123, "0.0.1"}}}},
 		{"direct string id and overrides", `{"meterId": "123", "version": "v_1-2.3", "trackId": "t-1", "entityIds": "e1", "orgIds": "o1,o2"}`,
-			replySingle, "direct", []check{{Meter: Meter{123, "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
-		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []check{{Meter: Meter{1, "2.0"}}}},
+			replySingle, "direct", []checkRequest{{Meter: Meter{123, "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
+		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []checkRequest{{Meter: Meter{1, "2.0"}}}},
 		{"batch", `{"meters": [{"meterId": 1, "version": "a"}, {"meterId": "2", "version": "b", "orgIds": "o"}], "orgIds": "top"}`,
-			replyBatch, "batch", []check{{Meter: Meter{1, "a"}, OrgIDs: "top"}, {Meter: Meter{2, "b"}, OrgIDs: "o"}}},
+			replyBatch, "batch", []checkRequest{{Meter: Meter{1, "a"}, OrgIDs: "top"}, {Meter: Meter{2, "b"}, OrgIDs: "o"}}},
 		{"eventbridge custom single", `{"detail-type": "MeterRunCheckRequested", "source": "com.example", "detail": {"meterId": 5, "version": "1"}}`,
-			replySingle, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
+			replySingle, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
 		{"eventbridge custom batch", `{"detail-type": "X", "source": "com.example", "detail": {"meters": [{"meterId": 5, "version": "1"}]}}`,
-			replyBatch, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
+			replyBatch, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
 		{"eventbridge detail as string", `{"detail-type": "X", "source": "aws.scheduler", "detail": "{\"meterId\": 5, \"version\": \"1\"}"}`,
-			replySingle, "eventbridge", []check{{Meter: Meter{5, "1"}}}},
-		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", []check{{Meter: Meter{7, "1.0"}}}},
-		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", []check{{Meter: Meter{7, "1.0"}}}},
+			replySingle, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
+		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", []checkRequest{{Meter: Meter{7, "1.0"}}}},
+		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", []checkRequest{{Meter: Meter{7, "1.0"}}}},
 		{"rest", `{"httpMethod": "GET", "path": "/meters/9/0.0.1/run-status", "requestContext": {}, "pathParameters": {"meterId": "9", "version": "0.0.1"}, "headers": {"zuora-track-id": "h-1"}}`,
-			replyHTTP, "apigw-rest", []check{{Meter: Meter{9, "0.0.1"}, TrackID: "h-1"}}},
+			replyHTTP, "apigw-rest", []checkRequest{{Meter: Meter{9, "0.0.1"}, TrackID: "h-1"}}},
 		{"rest proxy", `{"httpMethod": "GET", "resource": "/{proxy+}", "requestContext": {}, "pathParameters": {"proxy": "meters/9/0.0.1/run-status"}, "multiValueHeaders": {"Zuora-Org-Ids": ["o1"]}}`,
-			replyHTTP, "apigw-rest", []check{{Meter: Meter{9, "0.0.1"}, OrgIDs: "o1"}}},
+			replyHTTP, "apigw-rest", []checkRequest{{Meter: Meter{9, "0.0.1"}, OrgIDs: "o1"}}},
 		{"http api with stage", `{"version": "2.0", "routeKey": "GET /meters/{meterId}/{version}/run-status", "rawPath": "/prod/meters/9/0.0.1/run-status", "requestContext": {"http": {"method": "GET"}}, "headers": {"zuora-entity-ids": "e"}}`,
-			replyHTTP, "apigw-http", []check{{Meter: Meter{9, "0.0.1"}, EntityIDs: "e"}}},
+			replyHTTP, "apigw-http", []checkRequest{{Meter: Meter{9, "0.0.1"}, EntityIDs: "e"}}},
 		{"function url escaped", `{"version": "2.0", "routeKey": "$default", "rawPath": "/meters/9/0%2E0%2E1/run-status", "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws", "http": {"method": "GET"}}}`,
-			replyHTTP, "function-url", []check{{Meter: Meter{9, "0.0.1"}}}},
+			replyHTTP, "function-url", []checkRequest{{Meter: Meter{9, "0.0.1"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func TestInvalidInput(t *testing.T) {
 				t.Errorf("Zuora was called for bad input")
 			}
 			if strings.Contains(tt.event, `"requestContext"`) {
-				if resp := decode[httpReplyT](t, out); resp.StatusCode != 400 {
+				if resp := decode[events.APIGatewayProxyResponse](t, out); resp.StatusCode != 400 {
 					t.Errorf("HTTP status %d, want 400", resp.StatusCode)
 				}
 			} else if errorType(t, err) != TypeInvalidRequest {

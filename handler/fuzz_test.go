@@ -10,11 +10,16 @@ import (
 // FuzzInvoke feeds arbitrary bytes to the handler: it never panics, and every
 // answer is a result, an HTTP response, or a contract error.
 func FuzzInvoke(f *testing.F) {
-	files, _ := filepath.Glob("../events/*.json")
+	files, err := filepath.Glob("../events/*.json")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no sample events to seed with: %v", err)
+	}
 	for _, file := range files {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(data)
 	}
 	for _, s := range []string{`{"meterId":102,"version":"0.0.1"}`, `{"meters":[{"meterId":"1","version":"x"}]}`, `{"detail-type":"Scheduled Event","source":"aws.events","detail":"{}"}`, `[]`, `{"requestContext":{},"httpMethod":"GET"}`} {
 		f.Add([]byte(s))

@@ -1,7 +1,6 @@
 // Package handler turns Lambda events into Zuora run-status checks, results
 // and alerts. It knows the function's contract, not how AWS clients are
-// built: its dependencies are the small interfaces Checker, Publisher and
-// SecretReader.
+// built: its dependencies are the small interfaces Checker and Publisher.
 package handler
 
 import (
@@ -31,18 +30,25 @@ type Handler struct {
 	now    func() time.Time
 }
 
-// New returns a Handler. A nil logger means slog.Default().
-func New(cfg Config, checker Checker, alerts Publisher, log *slog.Logger) *Handler {
-	if log == nil {
-		log = slog.Default()
+// Deps are what the handler calls out to.
+type Deps struct {
+	Zuora  Checker
+	Alerts Publisher
+	Log    *slog.Logger // nil means slog.Default()
+}
+
+// New returns a Handler, or an error if cfg or deps are incomplete.
+func New(cfg Config, deps Deps) (*Handler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.BatchConcurrency < 1 {
-		cfg.BatchConcurrency = DefaultBatchConcurrency
+	if deps.Zuora == nil || deps.Alerts == nil {
+		return nil, errors.New("handler: Deps.Zuora and Deps.Alerts are required")
 	}
-	if len(cfg.AlertOn) == 0 {
-		cfg.AlertOn = []string{zuora.Failed}
+	if deps.Log == nil {
+		deps.Log = slog.Default()
 	}
-	return &Handler{cfg: cfg, zuora: checker, alerts: alerts, log: log, now: time.Now}
+	return &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, log: deps.Log, now: time.Now}, nil
 }
 
 // Invoke implements lambda.Handler. It takes the raw event so that one
@@ -81,7 +87,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // applyDefaults fills what the caller left out: the track id is the Lambda
 // request id, so one id follows a check through CloudWatch and Zuora.
-func (h *Handler) applyDefaults(ctx context.Context, checks []check) {
+func (h *Handler) applyDefaults(ctx context.Context, checks []checkRequest) {
 	requestID := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
@@ -103,7 +109,7 @@ func (h *Handler) applyDefaults(ctx context.Context, checks []check) {
 // fail turns an error into the caller's failure: an HTTP error response, or a
 // Lambda error named after the contract.
 func (h *Handler) fail(inv invocation, err error, partial *Result) ([]byte, error) {
-	k := classify(err)
+	k := kindOf(err)
 	if inv.shape == replyHTTP {
 		body := struct {
 			Error  ErrorBody `json:"error"`
@@ -128,7 +134,7 @@ func zuoraContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // check runs one check: Zuora, then the alert if the status calls for one.
 // On an alert failure it returns the result too, with alert.published false.
-func (h *Handler) check(ctx context.Context, c check) (Result, error) {
+func (h *Handler) check(ctx context.Context, c checkRequest) (Result, error) {
 	zctx, cancel := zuoraContext(ctx)
 	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
 		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
@@ -164,8 +170,8 @@ func (h *Handler) publish(ctx context.Context, res *Result) error {
 	return fmt.Errorf("%w: meter %d version %s is %s: %w", ErrAlertPublishFailed, res.MeterID, res.Version, res.Status, err)
 }
 
-func (h *Handler) logFailedCheck(ctx context.Context, c check, err error) {
-	k := classify(err)
+func (h *Handler) logFailedCheck(ctx context.Context, c checkRequest, err error) {
+	k := kindOf(err)
 	attrs := []any{"meterId", c.MeterID, "version", c.Version, "errorType", k.Type, "error", err.Error(), "trackId", c.TrackID}
 	var ze *zuora.Error
 	if errors.As(err, &ze) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/example/zuora-runstatus/zuora"
@@ -31,12 +32,27 @@ func newTestHandler(t *testing.T, cfg Config) (*Handler, *fakeZuora, *fakeSNS) {
 	fz.set(105, "0.1.0", 6, zuora.Paused, false, false)
 	fz.set(106, "0.0.1", 42, zuora.Unknown, false, false)
 	sns := &fakeSNS{}
+	h, err := New(withDefaults(cfg), Deps{Zuora: fz, Alerts: sns, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.now = func() time.Time { return fixedNow }
+	return h, fz, sns
+}
+
+// withDefaults fills what a test's Config leaves out as the bootstrap's
+// defaults would: the test topic, ALERT_ON=FAILED, BATCH_CONCURRENCY=32.
+func withDefaults(cfg Config) Config {
 	if cfg.TopicARN == "" {
 		cfg.TopicARN = testTopic
 	}
-	h := New(cfg, fz, sns, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	h.now = func() time.Time { return fixedNow }
-	return h, fz, sns
+	if cfg.AlertOn == nil {
+		cfg.AlertOn = []string{zuora.Failed}
+	}
+	if cfg.BatchConcurrency == 0 {
+		cfg.BatchConcurrency = 32
+	}
+	return cfg
 }
 
 func invoke(h *Handler, payload string) ([]byte, error) {
@@ -64,12 +80,6 @@ func decode[T any](t *testing.T, b []byte) T {
 		t.Fatalf("decoding %s: %v", b, err)
 	}
 	return v
-}
-
-type httpReplyT struct {
-	StatusCode int               `json:"statusCode"`
-	Headers    map[string]string `json:"headers"`
-	Body       string            `json:"body"`
 }
 
 func TestDirectPayloadResult(t *testing.T) {
@@ -160,7 +170,7 @@ func TestAlertPublishFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := decode[httpReplyT](t, out)
+	resp := decode[events.APIGatewayProxyResponse](t, out)
 	body := decode[struct {
 		Error  ErrorBody
 		Result *Result
@@ -194,7 +204,7 @@ func TestErrorMapping(t *testing.T) {
 		{&zuora.Error{Class: zuora.ErrUnavailable, HTTPStatus: 500}, TypeZuoraUnavailable, 502},
 		{&zuora.Error{Class: zuora.ErrUnavailable, Timeout: true, Err: context.DeadlineExceeded}, TypeZuoraUnavailable, 504},
 		{&zuora.Error{Class: zuora.ErrInvalidArgument, HTTPStatus: 400}, TypeInvalidRequest, 400},
-		{&zuora.Error{Class: zuora.ErrAuthFailed, Err: secretLoadErr()}, TypeSecretUnavailable, 500},
+		{&zuora.Error{Class: zuora.ErrCredentials, Err: errors.New("AccessDeniedException")}, TypeSecretUnavailable, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantType, func(t *testing.T) {
@@ -210,7 +220,7 @@ func TestErrorMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := decode[httpReplyT](t, out)
+			resp := decode[events.APIGatewayProxyResponse](t, out)
 			body := decode[struct{ Error ErrorBody }](t, []byte(resp.Body))
 			if resp.StatusCode != tt.wantStatus || body.Error.Type != tt.wantType || body.Error.Message == "" {
 				t.Errorf("HTTP reply = %d %s", resp.StatusCode, resp.Body)
@@ -224,16 +234,6 @@ func TestErrorMapping(t *testing.T) {
 		})
 	}
 }
-
-// secretLoadErr is what the Zuora client wraps when the secret loader fails.
-func secretLoadErr() error {
-	_, err := SecretCredentials(secretFunc(func(string) (string, error) { return "", errors.New("AccessDenied") }), "s")(context.Background())
-	return err
-}
-
-type secretFunc func(string) (string, error)
-
-func (f secretFunc) SecretString(_ context.Context, id string) (string, error) { return f(id) }
 
 func TestBatch(t *testing.T) {
 	h, _, sns := newTestHandler(t, Config{})
@@ -309,9 +309,9 @@ func TestScheduledEventsCheckWatchMeters(t *testing.T) {
 // Every sample event in events/ is a shape the handler understands and
 // answers in the right form.
 func TestSampleEvents(t *testing.T) {
-	files, _ := filepath.Glob("../events/*.json")
-	if len(files) == 0 {
-		t.Skip("no sample events")
+	files, err := filepath.Glob("../events/*.json")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("sample events: %v, %v; want the files of events/", files, err)
 	}
 	for _, f := range files {
 		if filepath.Base(f) == "env.json" {
@@ -336,7 +336,7 @@ func TestSampleEvents(t *testing.T) {
 			}
 			switch inv.shape {
 			case replyHTTP:
-				resp := decode[httpReplyT](t, out)
+				resp := decode[events.APIGatewayProxyResponse](t, out)
 				if resp.Headers["Content-Type"] != "application/json" || resp.StatusCode == 0 {
 					t.Errorf("HTTP reply %s", out)
 				}
@@ -360,7 +360,10 @@ func TestSampleEvents(t *testing.T) {
 
 func equalJSON(t *testing.T, a, b any) bool {
 	t.Helper()
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if err := errors.Join(errA, errB); err != nil {
+		t.Fatal(err)
+	}
 	return string(ja) == string(jb)
 }

@@ -5,17 +5,12 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
-// httpResponse has the keys that API Gateway's payload formats 1.0 and 2.0
-// and function URLs all read.
-type httpResponse struct {
-	StatusCode      int               `json:"statusCode"`
-	Headers         map[string]string `json:"headers"`
-	Body            string            `json:"body"`
-	IsBase64Encoded bool              `json:"isBase64Encoded"`
-}
-
+// httpReply encodes an HTTP answer. API Gateway's payload formats 1.0 and
+// 2.0 and function URLs all read the keys of events.APIGatewayProxyResponse.
 func httpReply(status int, body any, retryAfter time.Duration) ([]byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -26,5 +21,5 @@ func httpReply(status int, body any, retryAfter time.Duration) ([]byte, error) {
 		// Retry-After is whole seconds; without Zuora's hint, one second.
 		headers["Retry-After"] = strconv.Itoa(max(1, int(math.Ceil(retryAfter.Seconds()))))
 	}
-	return json.Marshal(httpResponse{StatusCode: status, Headers: headers, Body: string(b)})
+	return json.Marshal(events.APIGatewayProxyResponse{StatusCode: status, Headers: headers, Body: string(b)})
 }

@@ -28,7 +28,7 @@ type AlertOutcome struct {
 	MessageID string `json:"messageId,omitempty"`
 }
 
-func newResult(c check, rs zuora.RunStatus, now time.Time) Result {
+func newResult(c checkRequest, rs zuora.RunStatus, now time.Time) Result {
 	return Result{
 		MeterID:           c.MeterID,
 		Version:           c.Version,

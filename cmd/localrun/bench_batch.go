@@ -32,7 +32,7 @@ type benchBatch struct {
 // at benchBatchLatency. It returns the concurrency the function was
 // configured with.
 func benchBatches(ctx context.Context, s *Stack, env map[string]string, fnPath string, repeats int) ([]benchBatch, int, error) {
-	concurrency := handler.DefaultBatchConcurrency
+	concurrency := 32 // BATCH_CONCURRENCY's default
 	if v, ok := env["BATCH_CONCURRENCY"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -310,7 +310,7 @@ func TestErrorsEndToEnd(t *testing.T) {
 			t.Errorf("secret %v: %q %q, want SecretUnavailable", env, r.ErrorType, r.ErrorMessage)
 		}
 		// The operator reads Secrets Manager's own error code in the log.
-		if env != nil && !logHas(s, "SecretUnavailable", "secretsmanager GetSecretValue", "ResourceNotFoundException") {
+		if env != nil && !logHas(s, "SecretUnavailable", "GetSecretValue", "ResourceNotFoundException") {
 			t.Errorf("no log line names Secrets Manager's error:\n%s", s.FunctionLog())
 		}
 	}
@@ -335,7 +335,7 @@ func TestAlertPublishFailedEndToEnd(t *testing.T) {
 		body.Result.Status != "FAILED" || body.Result.Alert == nil || body.Result.Alert.Published {
 		t.Errorf("HTTP: %d %s", h.StatusCode, h.Body)
 	}
-	if !logHas(s, "AlertPublishFailed", "sns Publish", "NotFound") {
+	if !logHas(s, "AlertPublishFailed", "Publish", "NotFound") {
 		t.Errorf("no log line names SNS's error:\n%s", s.FunctionLog())
 	}
 	// A result that needs no alert is unaffected.

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/example/zuora-runstatus/cmd/runstatus/awsapi"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
 )
@@ -21,10 +22,10 @@ func main() {
 	log := slog.New(lambdacontext.NewLogHandler())
 	slog.SetDefault(log)
 
-	h, err := setup(os.Getenv, log)
+	h, err := setup(context.Background(), os.Getenv, log)
 	if err != nil {
 		// One line that names what is wrong; exiting fails the init phase.
-		var ce *handler.ConfigError
+		var ce *ConfigError
 		if errors.As(err, &ce) {
 			log.Error("invalid configuration", "variable", ce.Variable, "problem", ce.Problem)
 		} else {
@@ -35,38 +36,33 @@ func main() {
 	lambda.Start(h)
 }
 
+// attemptTimeout bounds one Zuora attempt. A run-status answer takes well
+// under a second; an attempt that hangs is abandoned so that a retry still
+// fits in the function's timeout.
 const attemptTimeout = 10 * time.Second
 
-// setup builds everything an invocation needs, once.
-func setup(getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
-	cfg, err := handler.LoadConfig(getenv)
+// setup builds everything an invocation needs, once. getenv reads the
+// function's own variables; the AWS SDK reads its own from the process.
+func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*handler.Handler, error) {
+	s, err := loadSettings(getenv)
 	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := awsapi.FromEnv(getenv)
-	if err != nil {
-		var ee *awsapi.EnvError
-		if errors.As(err, &ee) {
-			return nil, &handler.ConfigError{Variable: ee.Variable, Problem: ee.Problem}
-		}
 		return nil, err
 	}
 	// One HTTP client, so Zuora and AWS calls share one connection pool.
 	httpClient := zuora.NewHTTPClient()
-	awsCfg.HTTPClient = httpClient
-	awsClient := awsapi.New(awsCfg)
-	secrets, alerts := awsClient, snsPublisher{awsClient}
-
+	awsCfg, err := loadAWSConfig(ctx, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	secrets := secretsmanager.NewFromConfig(awsCfg)
 	client, err := zuora.New(zuora.Config{
-		BaseURL:    cfg.BaseURL,
-		HTTPClient: httpClient,
-		Tokens:     zuora.NewCredentialsSource(cfg.BaseURL, httpClient, handler.SecretCredentials(secrets, cfg.SecretID)),
-		// A run-status answer takes well under a second; an attempt that hangs
-		// for 10 s is abandoned so a retry still fits in the function's timeout.
+		BaseURL:        s.baseURL,
+		HTTPClient:     httpClient,
+		Tokens:         zuora.NewCredentialsSource(s.baseURL, httpClient, zuoraCredentials(secrets, s.secretID)),
 		AttemptTimeout: attemptTimeout,
 	})
 	if err != nil {
-		return nil, &handler.ConfigError{Variable: "ZUORA_BASE_URL", Problem: err.Error()}
+		return nil, err
 	}
-	return handler.New(cfg, client, alerts, log), nil
+	return handler.New(s.handler, handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Log: log})
 }

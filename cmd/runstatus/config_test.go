@@ -1,10 +1,12 @@
-package handler
+package main
 
 import (
 	"errors"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/example/zuora-runstatus/handler"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -13,9 +15,11 @@ func baseEnv() map[string]string {
 	return map[string]string{
 		"ZUORA_BASE_URL":  "https://rest.zuora.com",
 		"ZUORA_SECRET_ID": "zuora/prod",
-		"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+		"ALERT_TOPIC_ARN": testTopic,
 	}
 }
+
+const testTopic = "arn:aws:sns:us-east-1:123456789012:alerts"
 
 func TestLoadConfig(t *testing.T) {
 	env := baseEnv()
@@ -23,24 +27,29 @@ func TestLoadConfig(t *testing.T) {
 	env["WATCH_METERS"] = "123:0.0.1, 456:0.0.2"
 	env["ZUORA_ORG_IDS"] = "o1,o2"
 	env["BATCH_CONCURRENCY"] = "8"
-	c, err := LoadConfig(envOf(env))
+	env["ZUORA_BASE_URL"] = "https://rest.zuora.com/"
+	s, err := loadSettings(envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(c.AlertOn, ",") != "FAILED,PAUSED" || len(c.WatchMeters) != 2 || c.WatchMeters[1] != (Meter{456, "0.0.2"}) ||
-		c.OrgIDs != "o1,o2" || c.BatchConcurrency != 8 {
-		t.Errorf("config = %+v", c)
+	c := s.handler
+	if strings.Join(c.AlertOn, ",") != "FAILED,PAUSED" || len(c.WatchMeters) != 2 || c.WatchMeters[1] != (handler.Meter{MeterID: 456, Version: "0.0.2"}) ||
+		c.OrgIDs != "o1,o2" || c.BatchConcurrency != 8 || s.baseURL != "https://rest.zuora.com" || s.secretID != "zuora/prod" {
+		t.Errorf("settings = %+v", s)
 	}
 
-	c, err = LoadConfig(envOf(baseEnv()))
-	if err != nil || strings.Join(c.AlertOn, ",") != "FAILED" || c.BatchConcurrency != DefaultBatchConcurrency || c.WatchMeters != nil {
-		t.Errorf("defaults = %+v, %v", c, err)
+	s, err = loadSettings(envOf(baseEnv()))
+	if c := s.handler; err != nil || strings.Join(c.AlertOn, ",") != "FAILED" || c.BatchConcurrency != 32 || c.WatchMeters != nil ||
+		c.TopicARN != testTopic {
+		t.Errorf("defaults = %+v, %v", s, err)
 	}
 }
 
 func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 	tests := []struct{ variable, value string }{
 		{"ZUORA_BASE_URL", ""},
+		{"ZUORA_BASE_URL", "http://rest.zuora.com"}, // plain http to a non-loopback host
+		{"ZUORA_BASE_URL", "rest.zuora.com"},
 		{"ZUORA_SECRET_ID", ""},
 		{"ALERT_TOPIC_ARN", ""},
 		{"ALERT_TOPIC_ARN", "alerts"},
@@ -50,7 +59,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"WATCH_METERS", "123"},
 		{"WATCH_METERS", "x:0.0.1"},
 		{"WATCH_METERS", "1:../etc"},
-		{"WATCH_METERS", strings.Repeat("1:a,", MaxBatch+1)},
+		{"WATCH_METERS", strings.Repeat("1:a,", handler.MaxBatch+1)},
 		{"ZUORA_ENTITY_IDS", "a\nb"},
 		{"BATCH_CONCURRENCY", "0"},
 		{"BATCH_CONCURRENCY", "many"},
@@ -59,7 +68,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {
 			env := baseEnv()
 			env[tt.variable] = tt.value
-			_, err := LoadConfig(envOf(env))
+			_, err := loadSettings(envOf(env))
 			var ce *ConfigError
 			if !errors.As(err, &ce) || ce.Variable != tt.variable || ce.Problem == "" {
 				t.Errorf("err = %v, want a ConfigError naming %s", err, tt.variable)

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/example/zuora-runstatus/handler"
+)
+
+// SNS's answers on the wire (query protocol, XML).
+const (
+	snsThrottled = `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>` +
+		`<Code>Throttled</Code><Message>Rate exceeded</Message></Error><RequestId>6a1b2c3d</RequestId></ErrorResponse>`
+	snsPublished = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>` +
+		`<MessageId>94f20ce6-13c5-43a0-9a9e-ca52d816e90b</MessageId></PublishResult>` +
+		`<ResponseMetadata><RequestId>f187a3c1</RequestId></ResponseMetadata></PublishResponse>`
+)
+
+// fakeSNSEndpoint answers the first `throttles` requests with Throttled and
+// the rest with a message id, and keeps each request's form.
+type fakeSNSEndpoint struct {
+	*httptest.Server
+	mu        sync.Mutex
+	throttles int
+	forms     []url.Values
+}
+
+func newFakeSNSEndpoint(t *testing.T, throttles int) *fakeSNSEndpoint {
+	f := &fakeSNSEndpoint{throttles: throttles}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		f.mu.Lock()
+		f.forms = append(f.forms, r.PostForm)
+		throttle := len(f.forms) <= f.throttles
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		if throttle {
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(snsThrottled))
+			return
+		}
+		_, _ = w.Write([]byte(snsPublished))
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeSNSEndpoint) requests() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.forms...)
+}
+
+// testAWSConfig points the SDK at endpoint, with the standard retryer
+// waiting no time between attempts.
+func testAWSConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(endpoint),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
+		},
+	}
+}
+
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+var fifoAlert = handler.Alert{
+	TopicARN: "arn:aws:sns:us-east-1:123456789012:alerts.fifo",
+	Subject:  "Zuora meter 102 version 0.0.1: FAILED",
+	Message:  `{"meterId":102}`,
+	Attributes: []handler.MessageAttribute{
+		{Name: "meterId", DataType: "Number", Value: "102"}, {Name: "status", DataType: "String", Value: "FAILED"},
+	},
+	GroupID:         "102:0.0.1",
+	DeduplicationID: "d3",
+}
+
+// SNS's Throttled is retried by the function's client, within the SDK's
+// standard three attempts; the SDK's own client gives up at once.
+func TestSNSThrottledIsRetried(t *testing.T) {
+	endpoint := newFakeSNSEndpoint(t, 2)
+	id, err := snsPublisher{newSNSClient(testAWSConfig(endpoint.URL))}.Publish(context.Background(), fifoAlert)
+	if err != nil || id != "94f20ce6-13c5-43a0-9a9e-ca52d816e90b" {
+		t.Fatalf("Publish = %q, %v", id, err)
+	}
+	if n := len(endpoint.requests()); n != 3 {
+		t.Errorf("%d requests, want 3: two Throttled, then the message", n)
+	}
+
+	plain := newFakeSNSEndpoint(t, 2)
+	if _, err := (snsPublisher{sns.NewFromConfig(testAWSConfig(plain.URL))}).Publish(context.Background(), fifoAlert); err == nil {
+		t.Error("the SDK's default client took a Throttled answer for success")
+	}
+	if n := len(plain.requests()); n != 1 {
+		t.Errorf("the SDK's default client made %d requests; this test no longer shows what the option adds", n)
+	}
+
+	giveUp := newFakeSNSEndpoint(t, 5)
+	if _, err := (snsPublisher{newSNSClient(testAWSConfig(giveUp.URL))}).Publish(context.Background(), fifoAlert); err == nil {
+		t.Error("persistent throttling ended in success")
+	}
+	if n := len(giveUp.requests()); n != 3 {
+		t.Errorf("%d requests under persistent throttling, want the standard 3", n)
+	}
+}
+
+// The alert reaches SNS as the contract's Publish: topic, subject, message,
+// typed attributes and the FIFO fields.
+func TestSNSPublishRequest(t *testing.T) {
+	endpoint := newFakeSNSEndpoint(t, 0)
+	if _, err := (snsPublisher{newSNSClient(testAWSConfig(endpoint.URL))}).Publish(context.Background(), fifoAlert); err != nil {
+		t.Fatal(err)
+	}
+	form := endpoint.requests()[0]
+	for k, want := range map[string]string{
+		"Action": "Publish", "TopicArn": fifoAlert.TopicARN, "Subject": fifoAlert.Subject, "Message": fifoAlert.Message,
+		"MessageGroupId": "102:0.0.1", "MessageDeduplicationId": "d3",
+	} {
+		if got := form.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	attrs := map[string]string{}
+	for i := 1; form.Has("MessageAttributes.entry." + strconv.Itoa(i) + ".Name"); i++ {
+		p := "MessageAttributes.entry." + strconv.Itoa(i)
+		attrs[form.Get(p+".Name")] = form.Get(p+".Value.DataType") + ":" + form.Get(p+".Value.StringValue")
+	}
+	if len(attrs) != 2 || attrs["meterId"] != "Number:102" || attrs["status"] != "String:FAILED" {
+		t.Errorf("message attributes = %v in %v", attrs, form)
+	}
+}

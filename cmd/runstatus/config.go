@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// Defaults of the optional variables.
+const (
+	defaultAlertOn          = zuora.Failed
+	defaultBatchConcurrency = 32
+	maxBatchConcurrency     = handler.MaxBatch
+)
+
+// settings is the function's configuration, read from the environment once
+// per container. The AWS SDK reads its own variables (AWS_REGION,
+// credentials, AWS_ENDPOINT_URL...) in loadAWSConfig.
+type settings struct {
+	baseURL  string // ZUORA_BASE_URL, as zuora.ValidateBaseURL returns it
+	secretID string // ZUORA_SECRET_ID
+	handler  handler.Config
+}
+
+// ConfigError names the variable that is wrong and why, so the one log line
+// written at start-up tells an operator what to fix.
+type ConfigError struct {
+	Variable string
+	Problem  string
+}
+
+func (e *ConfigError) Error() string { return e.Variable + ": " + e.Problem }
+
+// configError names a variable in err; a Zuora validation error gives its
+// message without the package's prefix.
+func configError(variable string, err error) *ConfigError {
+	var ze *zuora.Error
+	if errors.As(err, &ze) {
+		return &ConfigError{variable, ze.Message}
+	}
+	return &ConfigError{variable, err.Error()}
+}
+
+var errRequired = errors.New("is required")
+
+// loadSettings reads each of the function's own variables once, applies
+// each default once, and names the first bad variable.
+func loadSettings(getenv func(string) string) (settings, error) {
+	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	var s settings
+	for _, name := range []string{"ZUORA_BASE_URL", "ZUORA_SECRET_ID", "ALERT_TOPIC_ARN"} {
+		if env(name) == "" {
+			return settings{}, configError(name, errRequired)
+		}
+	}
+	var err error
+	if s.baseURL, err = zuora.ValidateBaseURL(env("ZUORA_BASE_URL")); err != nil {
+		return settings{}, configError("ZUORA_BASE_URL", err)
+	}
+	s.secretID = env("ZUORA_SECRET_ID")
+	h := &s.handler
+	if h.TopicARN = env("ALERT_TOPIC_ARN"); !isTopicARN(h.TopicARN) {
+		return settings{}, configError("ALERT_TOPIC_ARN", fmt.Errorf("%q is not an SNS topic ARN", h.TopicARN))
+	}
+	if h.AlertOn, err = parseAlertOn(env("ALERT_ON")); err != nil {
+		return settings{}, configError("ALERT_ON", err)
+	}
+	if h.WatchMeters, err = parseWatchMeters(env("WATCH_METERS")); err != nil {
+		return settings{}, configError("WATCH_METERS", err)
+	}
+	// The header defaults go through the same checks as a caller's overrides.
+	h.EntityIDs, h.OrgIDs = env("ZUORA_ENTITY_IDS"), env("ZUORA_ORG_IDS")
+	if err := zuora.ValidateEntityIDs(h.EntityIDs); err != nil {
+		return settings{}, configError("ZUORA_ENTITY_IDS", err)
+	}
+	if err := zuora.ValidateOrgIDs(h.OrgIDs); err != nil {
+		return settings{}, configError("ZUORA_ORG_IDS", err)
+	}
+	if h.BatchConcurrency, err = parseConcurrency(env("BATCH_CONCURRENCY")); err != nil {
+		return settings{}, configError("BATCH_CONCURRENCY", err)
+	}
+	return s, nil
+}
+
+func parseConcurrency(v string) (int, error) {
+	if v == "" {
+		return defaultBatchConcurrency, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxBatchConcurrency {
+		return 0, fmt.Errorf("%q is not a whole number from 1 to %d", v, maxBatchConcurrency)
+	}
+	return n, nil
+}
+
+func parseAlertOn(v string) ([]string, error) {
+	if v == "" {
+		return []string{defaultAlertOn}, nil
+	}
+	var names []string
+	for part := range strings.SplitSeq(v, ",") {
+		name := strings.ToUpper(strings.TrimSpace(part))
+		if name == "" {
+			continue
+		}
+		if !zuora.IsStatusName(name) {
+			return nil, fmt.Errorf("%q is not a status name (one of %s)", name, strings.Join(zuora.StatusNames(), ", "))
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%q names no status", v)
+	}
+	return names, nil
+}
+
+// parseWatchMeters reads "123:0.0.1,456:0.0.2".
+func parseWatchMeters(v string) ([]handler.Meter, error) {
+	var meters []handler.Meter
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, version, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("%q is not meterId:version", part)
+		}
+		m, err := handler.ParseMeter(id, version)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", part, err)
+		}
+		meters = append(meters, m)
+	}
+	if len(meters) > handler.MaxBatch {
+		return nil, fmt.Errorf("lists %d meters; at most %d", len(meters), handler.MaxBatch)
+	}
+	return meters, nil
+}
+
+// isTopicARN reports whether s is an SNS topic ARN,
+// arn:aws…:sns:{region}:{12-digit account}:{name}[.fifo], with a name of 1 to
+// 256 letters, digits, "_" and "-". (A regexp with the name's counted
+// repetition compiles into 256 copies of its class, at every cold start.)
+func isTopicARN(s string) bool {
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
+		return false
+	}
+	partition, region, account, name := parts[1], parts[3], parts[4], strings.TrimSuffix(parts[5], ".fifo")
+	return strings.HasPrefix(partition, "aws") && only(partition[3:], isLowerOrDash) &&
+		region != "" && only(region, func(c byte) bool { return isLowerOrDash(c) || isDigit(c) }) &&
+		len(account) == 12 && only(account, isDigit) &&
+		name != "" && len(name) <= 256 && only(name, func(c byte) bool {
+		return isLowerOrDash(c) || isDigit(c) || c == '_' || c >= 'A' && c <= 'Z'
+	})
+}
+
+func only(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerOrDash(c byte) bool { return c >= 'a' && c <= 'z' || c == '-' }
+func isDigit(c byte) bool       { return c >= '0' && c <= '9' }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+func TestParseSecret(t *testing.T) {
+	tests := []struct {
+		secret string
+		want   zuora.Credentials
+		bad    bool
+	}{
+		{`{"client_id": "id", "client_secret": "s3cr3t"}`, zuora.Credentials{ClientID: "id", ClientSecret: "s3cr3t"}, false},
+		{`{"access_token": "tok"}`, zuora.Credentials{AccessToken: "tok"}, false},
+		{`{"client_id": "id", "client_secret": "s", "access_token": "tok"}`, zuora.Credentials{ClientID: "id", ClientSecret: "s"}, false},
+		{"  bare-token-123 \n", zuora.Credentials{AccessToken: "bare-token-123"}, false},
+		{``, zuora.Credentials{}, true},
+		{`{"client_id": "id"}`, zuora.Credentials{}, true},
+		{`{"token": "s3cr3t"}`, zuora.Credentials{}, true},
+		{`{"client_id": "id", "client_secret": `, zuora.Credentials{}, true},
+		{`two words s3cr3t`, zuora.Credentials{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseSecret(tt.secret)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("parseSecret(%q) = %+v, %v", tt.secret, got, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("error message quotes the secret: %v", err)
+		}
+	}
+}
+
+// fakeSecrets answers GetSecretValue from a map of secret id to value; an
+// absent id fails like Secrets Manager's ResourceNotFoundException.
+type fakeSecrets map[string]*string
+
+func (f fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	v, ok := f[*in.SecretId]
+	if !ok {
+		return nil, &smtypes.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret.")}
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: v}, nil
+}
+
+func TestZuoraCredentials(t *testing.T) {
+	secrets := fakeSecrets{
+		"zuora/oauth":     aws.String(`{"client_id": "id", "client_secret": "s3cr3t"}`),
+		"zuora/malformed": aws.String(`{"nothing": "s3cr3t"}`),
+		"zuora/binary":    nil,
+	}
+	c, err := zuoraCredentials(secrets, "zuora/oauth")(context.Background())
+	if err != nil || c != (zuora.Credentials{ClientID: "id", ClientSecret: "s3cr3t"}) {
+		t.Errorf("oauth secret: %+v, %v", c, err)
+	}
+	for id, want := range map[string]string{
+		"zuora/malformed": "zuora/malformed has neither",
+		"zuora/binary":    "no SecretString",
+		"zuora/missing":   "ResourceNotFoundException",
+	} {
+		_, err := zuoraCredentials(secrets, id)(context.Background())
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: error %v, want one naming %q without the secret's value", id, err, want)
+		}
+	}
+	var nf *smtypes.ResourceNotFoundException
+	if _, err := zuoraCredentials(secrets, "zuora/missing")(context.Background()); !errors.As(err, &nf) {
+		t.Errorf("missing secret: %v does not wrap the SDK's error", err)
+	}
+}
