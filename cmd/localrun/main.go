@@ -115,7 +115,7 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string) int {
 	for _, a := range alerts {
 		printAlert(os.Stdout, a)
 	}
-	fmt.Printf("\nsummary: %d events, %d ok, %d function errors, %d alerts, %d harness errors\n",
+	fmt.Printf("\nsummary: events %d, ok %d, function errors %d, alerts %d, harness errors %d\n",
 		len(files), len(files)-failed-harnessErrors, failed, len(alerts), harnessErrors)
 	if harnessErrors > 0 {
 		fmt.Fprintf(os.Stderr, "\nlocalrun: the logs end:\n%s", s.Logs())
