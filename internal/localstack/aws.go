@@ -105,7 +105,7 @@ type Alert struct {
 	Attributes             map[string]AlertAttribute `json:"MessageAttributes"`
 	TopicARN               string                    `json:"TopicArn"`
 	MessageID              string                    `json:"MessageId"` // what the function reports as alert.messageId
-	MessageGroupID         string                    `json:"-"`         // FIFO only, as are the next
+	MessageGroupID         string                    `json:"-"`         // FIFO only, like the next
 	MessageDeduplicationID string                    `json:"-"`
 }
 

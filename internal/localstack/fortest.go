@@ -82,7 +82,8 @@ var testTools = sync.OnceValue(func() (tt tools) {
 	}
 	root := filepath.Dir(gomod)
 	var missing []string
-	if tt.rie = cmp.Or(os.Getenv("RIE_BIN"), filepath.Join(root, "bin", "aws-lambda-rie")); !exists(tt.rie) {
+	tt.rie = cmp.Or(os.Getenv("RIE_BIN"), filepath.Join(root, "bin", "aws-lambda-rie"))
+	if _, err := os.Stat(tt.rie); err != nil {
 		if tt.rie, err = exec.LookPath("aws-lambda-rie"); err != nil {
 			missing = append(missing, "aws-lambda-rie not found: install it with `make tools`, or set RIE_BIN")
 		}
@@ -95,11 +96,6 @@ var testTools = sync.OnceValue(func() (tt tools) {
 	}
 	return tt
 })
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
 
 // build builds the function for this machine as Lambda's provided.al2023
 // runtime runs it, and returns the binary.

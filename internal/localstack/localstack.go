@@ -275,13 +275,11 @@ func (s *Stack) Close() error {
 	if closed {
 		return nil
 	}
-	var wg sync.WaitGroup
-	wg.Go(rie.stop) // on SIGTERM the RIE kills the bootstrap itself
-	wg.Go(s.moto.stop)
+	rie.stop() // on SIGTERM the RIE kills the bootstrap itself
+	s.moto.stop()
 	if s.Sim != nil {
 		s.Sim.Close()
 	}
-	wg.Wait()
 	if s.ownLogDir {
 		return os.RemoveAll(s.LogDir)
 	}
@@ -292,7 +290,7 @@ func (s *Stack) Close() error {
 func (s *Stack) PIDs() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return []int{s.moto.pid(), s.rie.pid()}
+	return []int{s.moto.cmd.Process.Pid, s.rie.cmd.Process.Pid}
 }
 
 // Logs returns the last lines of moto's and the function's logs, for

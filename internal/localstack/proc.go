@@ -63,13 +63,6 @@ func (p *proc) stop() {
 	}
 }
 
-func (p *proc) pid() int {
-	if p == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
-
 // waitFor polls ready until it holds, the process exits (errExited) or ctx
 // ends. The first poll comes after a tick, so a child that fails to bind
 // its port has exited by then rather than let a stranger's port look ready.

@@ -21,7 +21,7 @@ func sysProcAttr() *syscall.SysProcAttr {
 // reads its peak memory, and for tests of Close).
 func (s *Stack) BootstrapPID() (int, error) {
 	s.mu.Lock()
-	rie := s.rie.pid()
+	rie := s.rie.cmd.Process.Pid
 	s.mu.Unlock()
 	// Each of the RIE's threads lists the children it started; a thread
 	// that ended meanwhile has none to list.
