@@ -17,7 +17,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 EVENT ?= events/direct.json
 
-.PHONY: build-RunStatusFunction build tools run invoke test unit lint bench clean
+.PHONY: build-RunStatusFunction build tools local-binaries run invoke test unit lint bench clean
 
 build-RunStatusFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./cmd/runstatus
@@ -35,30 +35,33 @@ $(RIE):
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# The function for this machine, as Lambda runs it, and the command that runs it.
 local-binaries:
 	@mkdir -p $(LOCAL)
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LOCAL)/bootstrap ./cmd/runstatus
-	$(GO) build -o $(LOCAL)/zuora-sim ./cmd/zuora-sim
 	$(GO) build -o $(LOCAL)/localrun ./cmd/localrun
 
-## run: the function end to end on this machine: Zuora simulator, moto_server, the runtime emulator, every event in events/.
+## run: the function end to end on this machine: moto_server, the Zuora simulator, the runtime emulator, every event in events/.
 run: $(RIE) local-binaries
-	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -sim $(LOCAL)/zuora-sim -rie $(RIE) -sim-config cmd/localrun/testdata/meters.json -events events
+	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -rie $(RIE) -events events
 
 ## invoke EVENT=events/x.json: the same, with one event.
 invoke: $(RIE) local-binaries
-	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -sim $(LOCAL)/zuora-sim -rie $(RIE) -sim-config cmd/localrun/testdata/meters.json -event $(EVENT)
+	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -rie $(RIE) -event $(EVENT)
 
-## bench: the function and the floor (the smallest aws-lambda-go function) built and measured in one run, under the same emulator; prints Markdown tables.
+## bench: the function against the bare and the SDK floor (cmd/localrun/testdata), built alike and measured in one run under the same emulator; then the handler's Go benchmarks.
 BENCH_DIR := $(LOCAL)/bench
+FLOORS    := floor sdkfloor
 bench: $(RIE) local-binaries
-	@mkdir -p $(BENCH_DIR)/floor $(BENCH_DIR)/arm64 $(BENCH_DIR)/floor-arm64
-	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/floor/bootstrap ./cmd/localrun/testdata/floor
 	$(MAKE) --no-print-directory build-RunStatusFunction ARTIFACTS_DIR=$(BENCH_DIR)/arm64
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/floor-arm64/bootstrap ./cmd/localrun/testdata/floor
-	$(LOCAL)/localrun bench -bootstrap $(LOCAL)/bootstrap -floor $(BENCH_DIR)/floor/bootstrap \
-	  -arm64 $(BENCH_DIR)/arm64/bootstrap -floor-arm64 $(BENCH_DIR)/floor-arm64/bootstrap \
-	  -sim $(LOCAL)/zuora-sim -rie $(RIE) -sim-config cmd/localrun/testdata/meters.json -go $(GO)
+	for f in $(FLOORS); do \
+	  CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/$$f/bootstrap ./cmd/localrun/testdata/$$f && \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BENCH_DIR)/$$f-arm64/bootstrap ./cmd/localrun/testdata/$$f || exit 1; \
+	done
+	$(LOCAL)/localrun bench -bootstrap $(LOCAL)/bootstrap -arm64 $(BENCH_DIR)/arm64/bootstrap -rie $(RIE) \
+	  -floor $(BENCH_DIR)/floor/bootstrap -floor-arm64 $(BENCH_DIR)/floor-arm64/bootstrap \
+	  -sdk-floor $(BENCH_DIR)/sdkfloor/bootstrap -sdk-floor-arm64 $(BENCH_DIR)/sdkfloor-arm64/bootstrap
+	$(GO) test -run '^$$' -bench . -benchmem ./handler/
 
 ## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build).
 test: lint
@@ -69,7 +72,7 @@ unit:
 	$(GO) test -race -short ./...
 
 lint: $(STATICCHECK) $(RIE)
-	@unformatted=$$(gofmt -l cmd handler zuora); \
+	@unformatted=$$(gofmt -l cmd handler internal zuora); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...

@@ -1,181 +1,143 @@
-// Command localrun runs the function locally, the way Lambda would, and
-// prints what each sample event gets back and what reaches the alert topic.
+// Command localrun runs the function on this machine the way Lambda would
+// (see internal/localstack), and prints what each sample event gets back and
+// what reaches the alert topic (`make run`, `make invoke EVENT=...`):
 //
-//	localrun -bootstrap .local/bootstrap -sim .local/zuora-sim [-events events | -event events/direct.json]
+//	localrun -bootstrap .local/bootstrap -rie bin/aws-lambda-rie [-events events | -event events/direct.json]
 //
-// See doc.go for the harness the end-to-end tests share with it.
+// `localrun bench` measures it (`make bench`, see bench.go).
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 	"syscall"
 	"time"
+
+	"github.com/example/zuora-runstatus/internal/localstack"
 )
 
+// invokeTimeout bounds one invocation: the function's own timeout (30 s)
+// and room for a cold start.
+const invokeTimeout = 45 * time.Second
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "bench" { // localrun bench ...: see bench.go
-		os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
+	// Ctrl-C cancels ctx; the stack is then closed, so nothing outlives us.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var code int
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		code = runBench(ctx, os.Args[2:])
+	} else {
+		code = run(ctx, os.Args[1:])
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stop()
+	os.Exit(code)
 }
 
-// run is main without os.Exit, so that deferred clean-up happens.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("localrun", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var opts Options
-	fs.StringVar(&opts.Bootstrap, "bootstrap", "", "the function's `bootstrap` binary (required)")
-	fs.StringVar(&opts.Sim, "sim", "", "the zuora-sim `binary` (required)")
-	fs.StringVar(&opts.RIE, "rie", "bin/aws-lambda-rie", "the aws-lambda-rie `binary`; looked up in PATH if missing")
-	fs.StringVar(&opts.SimConfig, "sim-config", "cmd/localrun/testdata/meters.json", "the simulator's `config`")
-	fs.StringVar(&opts.Moto, "moto", "moto_server", "the moto_server `command`")
-	eventsDir := fs.String("events", "events", "`directory` of *.json events to invoke with (env.json is skipped)")
-	eventFile := fs.String("event", "", "invoke with this one event `file` instead of the -events directory")
+	opts := stackFlags(fs)
+	dir := fs.String("events", "events", "`directory` of *.json events to send, in name order (env.json is skipped)")
+	event := fs.String("event", "", "send this one event `file` instead")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if opts.Bootstrap == "" || opts.Sim == "" {
-		fmt.Fprintln(stderr, "localrun: -bootstrap and -sim are required")
-		fs.Usage()
-		return 2
-	}
-	if _, err := os.Stat(opts.RIE); err != nil {
-		if p, lerr := exec.LookPath("aws-lambda-rie"); lerr == nil {
-			opts.RIE = p
-		}
-	}
-	events := []string{*eventFile}
-	var err error
-	if *eventFile == "" {
-		events, err = eventFiles(*eventsDir)
-	} else {
-		_, err = os.Stat(*eventFile)
-	}
+	files, err := eventFiles(*dir, *event)
 	if err != nil {
-		fmt.Fprintln(stderr, "localrun:", err)
+		fmt.Fprintln(os.Stderr, "localrun:", err)
 		return 1
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	started := time.Now()
-	st, err := NewStack(ctx, opts)
+	s, err := localstack.Start(ctx, *opts)
 	if err != nil {
-		fmt.Fprintln(stderr, "localrun: the stack did not start:", err)
+		fmt.Fprintln(os.Stderr, "localrun:", err)
 		return 1
 	}
-	defer st.Close()
-	fmt.Fprintf(stdout, "stack up in %s: zuora-sim %s, moto %s\n\n", time.Since(started).Round(time.Millisecond), st.SimURL, st.MotoURL)
+	fmt.Printf("stack up in %s: Zuora simulator %s, moto %s\n\n", time.Since(started).Round(time.Millisecond), s.Sim.URL, s.MotoURL)
+	code := sendEvents(ctx, s, files)
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "localrun: closing the stack:", err)
+		code = 1
+	}
+	return code
+}
 
-	var sum summary
-	for _, path := range events {
-		if err := invokeFile(ctx, st, path, stdout, &sum); err != nil {
-			fmt.Fprintf(stderr, "localrun: %s: %v\n", filepath.Base(path), err)
+// stackFlags declares the flags that say where the stack's binaries are.
+func stackFlags(fs *flag.FlagSet) *localstack.Options {
+	var opts localstack.Options
+	fs.StringVar(&opts.Bootstrap, "bootstrap", ".local/bootstrap", "the function's `bootstrap`, built for this machine")
+	fs.StringVar(&opts.RIE, "rie", "aws-lambda-rie", "the aws-lambda-rie `binary`")
+	fs.StringVar(&opts.Moto, "moto", "moto_server", "the moto_server `command`")
+	return &opts
+}
+
+// eventFiles is event if set, else dir/*.json in name order without
+// env.json (settings for `sam local invoke`, not an event).
+func eventFiles(dir, event string) ([]string, error) {
+	if event != "" {
+		_, err := os.Stat(event)
+		return []string{event}, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files = slices.DeleteFunc(files, func(f string) bool { return filepath.Base(f) == "env.json" })
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no *.json events in %s", dir)
+	}
+	return files, err
+}
+
+// sendEvents invokes the function with each file and prints the replies,
+// the alerts and a summary. It returns the exit code.
+func sendEvents(ctx context.Context, s *localstack.Stack, files []string) int {
+	var failed, harnessErrors int
+	for _, f := range files {
+		r, err := sendEvent(ctx, s, f)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "localrun: %s: %v\n", filepath.Base(f), err)
 			if ctx.Err() != nil {
 				return 1
 			}
-			sum.harnessErrors++
+			harnessErrors++
+		} else if r.Failed() {
+			failed++
 		}
 	}
-
-	alerts, err := st.DrainAlerts(ctx)
+	alerts, err := s.DrainAlerts(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "localrun: reading the alert queue:", err)
-		sum.harnessErrors++
+		fmt.Fprintln(os.Stderr, "localrun: reading the alert queue:", err)
+		harnessErrors++
 	}
-	fmt.Fprintf(stdout, "== alerts on %s: %d\n", TopicName, len(alerts))
+	fmt.Printf("== alerts on %s: %d\n", localstack.TopicName, len(alerts))
 	for _, a := range alerts {
-		printAlert(stdout, a)
+		printAlert(os.Stdout, a)
 	}
-	sum.alerts = len(alerts)
-	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, sum.String())
-	if sum.harnessErrors > 0 {
-		fmt.Fprintf(stderr, "\nlocalrun: the harness hit errors; last log lines:\n%s", st.Logs())
+	fmt.Printf("\nsummary: events %d, ok %d, function errors %d, alerts %d, harness errors %d\n",
+		len(files), len(files)-failed-harnessErrors, failed, len(alerts), harnessErrors)
+	if harnessErrors > 0 {
+		fmt.Fprintf(os.Stderr, "\nlocalrun: the logs end:\n%s", s.Logs())
 		return 1
 	}
 	return 0
 }
 
-// eventFiles lists dir/*.json, sorted, without env.json (which holds
-// environment settings for other tools, not an event).
-func eventFiles(dir string) ([]string, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, p := range paths {
-		if filepath.Base(p) != "env.json" {
-			out = append(out, p)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no *.json events in %s", dir)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// invokeTimeout bounds one invocation: the function's own timeout (30 s)
-// plus room for a cold start.
-const invokeTimeout = 45 * time.Second
-
-func invokeFile(ctx context.Context, st *Stack, path string, w io.Writer, sum *summary) error {
+// sendEvent invokes the function with a file and prints the reply.
+func sendEvent(ctx context.Context, s *localstack.Stack, path string) (localstack.Reply, error) {
 	payload, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return localstack.Reply{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
-	r, err := st.Invoke(ctx, payload)
+	r, err := s.Invoke(ctx, payload)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no reply within %s: %w", invokeTimeout, err)
-		}
-		return err
+		return r, err
 	}
-	fmt.Fprintf(w, "== %s (%s)\n", filepath.Base(path), r.Duration.Round(time.Millisecond))
-	printReply(w, r)
-	fmt.Fprintln(w)
-	sum.events++
-	if r.Failed() {
-		sum.functionErrors++
-	}
-	return nil
-}
-
-type summary struct {
-	events, functionErrors, alerts, harnessErrors int
-}
-
-func (s summary) String() string {
-	parts := []string{
-		plural(s.events, "event"),
-		fmt.Sprintf("%d ok", s.events-s.functionErrors),
-		plural(s.functionErrors, "function error"),
-		plural(s.alerts, "alert"),
-	}
-	if s.harnessErrors > 0 {
-		parts = append(parts, plural(s.harnessErrors, "harness error"))
-	}
-	return "summary: " + strings.Join(parts, ", ")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
+	fmt.Printf("== %s (%s)\n", filepath.Base(path), r.Duration.Round(time.Millisecond))
+	printReply(os.Stdout, r)
+	fmt.Println()
+	return r, nil
 }

@@ -5,87 +5,58 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/example/zuora-runstatus/internal/localstack"
 )
 
-// printReply writes a reply for a person: a function error as
-// "errorType: message", an HTTP-shaped reply as its status and pretty body,
-// anything else as pretty JSON.
-func printReply(w io.Writer, r Reply) {
-	switch h, isHTTP := r.HTTP(); {
+// printReply writes a reply for a person: a function error as "errorType:
+// message", an HTTP-shaped reply as its status and pretty body, anything
+// else as pretty JSON.
+func printReply(w io.Writer, r localstack.Reply) {
+	h, isHTTP := r.HTTP()
+	switch {
+	case r.Failed() && r.Unhandled:
+		fmt.Fprintf(w, "function error (unhandled): %s: %s\n", r.ErrorType, r.ErrorMessage)
 	case r.Failed():
-		kind := "function error"
-		if r.Unhandled {
-			kind = "function error (unhandled)"
-		}
-		fmt.Fprintf(w, "%s: %s: %s\n", kind, r.ErrorType, r.ErrorMessage)
+		fmt.Fprintf(w, "function error: %s: %s\n", r.ErrorType, r.ErrorMessage)
 	case isHTTP:
 		fmt.Fprintf(w, "HTTP %d", h.StatusCode)
-		if ct := headerValue(h, "Content-Type"); ct != "" {
-			fmt.Fprintf(w, " (%s)", ct)
+		for _, name := range []string{"Content-Type", "Retry-After"} {
+			for k, v := range h.Headers {
+				if strings.EqualFold(k, name) {
+					fmt.Fprintf(w, " %s: %s", name, v)
+				}
+			}
 		}
-		if ra := headerValue(h, "Retry-After"); ra != "" {
-			fmt.Fprintf(w, " Retry-After: %s", ra)
-		}
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, pretty([]byte(h.Body)))
+		fmt.Fprintf(w, "\n%s\n", pretty(h.Body))
 	default:
-		fmt.Fprintln(w, pretty(r.Body))
+		fmt.Fprintln(w, pretty(string(r.Body)))
 	}
 }
 
-// headerValue finds a header case-insensitively, in single- or multi-value
-// form, as API Gateway accepts either.
-func headerValue(h HTTPResponse, name string) string {
-	for k, v := range h.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
+// printAlert writes an alert: its subject, attributes by name, and the
+// message as compact JSON.
+func printAlert(w io.Writer, a localstack.Alert) {
+	var attrs []string
+	for _, name := range slices.Sorted(maps.Keys(a.Attributes)) {
+		attrs = append(attrs, fmt.Sprintf("%s=%s (%s)", name, a.Attributes[name].Value, a.Attributes[name].Type))
 	}
-	for k, v := range h.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return strings.Join(v, ", ")
-		}
+	fmt.Fprintf(w, "- %s\n  attributes: %s\n", a.Subject, strings.Join(attrs, ", "))
+	var msg bytes.Buffer
+	if err := json.Compact(&msg, []byte(a.Message)); err != nil {
+		msg.WriteString(a.Message)
 	}
-	return ""
-}
-
-// printAlert writes one alert: its subject, attributes sorted by name, and
-// the message as compact JSON.
-func printAlert(w io.Writer, a Alert) {
-	fmt.Fprintf(w, "- %s\n", a.Subject)
-	names := make([]string, 0, len(a.Attributes))
-	for n := range a.Attributes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	attrs := make([]string, 0, len(names))
-	for _, n := range names {
-		attrs = append(attrs, fmt.Sprintf("%s=%s (%s)", n, a.Attributes[n].Value, a.Attributes[n].Type))
-	}
-	fmt.Fprintf(w, "  attributes: %s\n", strings.Join(attrs, ", "))
-	if a.MessageGroupID != "" || a.MessageDeduplicationID != "" {
-		fmt.Fprintf(w, "  group: %s  deduplication id: %s\n", a.MessageGroupID, a.MessageDeduplicationID)
-	}
-	fmt.Fprintf(w, "  message: %s\n", compact([]byte(a.Message)))
+	fmt.Fprintf(w, "  message: %s\n", msg.String())
 }
 
 // pretty indents JSON, and returns anything else as it is.
-func pretty(b []byte) string {
+func pretty(s string) string {
 	var out bytes.Buffer
-	if err := json.Indent(&out, bytes.TrimSpace(b), "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
-}
-
-// compact removes insignificant space from JSON, and returns anything else
-// as it is.
-func compact(b []byte) string {
-	var out bytes.Buffer
-	if err := json.Compact(&out, bytes.TrimSpace(b)); err != nil {
-		return string(b)
+	if err := json.Indent(&out, []byte(strings.TrimSpace(s)), "", "  "); err != nil {
+		return s
 	}
 	return out.String()
 }

@@ -1,12 +1,13 @@
-// Command zuora-sim serves the zuoratest Zuora simulator as a process, for
-// running the Lambda locally (SAM, cmd/localrun) or testing out of process.
+// Command zuora-sim serves the Zuora simulator (package zuoratest) as a
+// process, for `sam local invoke` (events/env.json points the function at
+// 127.0.0.1:8090):
 //
-//	zuora-sim -addr 127.0.0.1:8090 -config testdata/meters.json
+//	zuora-sim [-addr 127.0.0.1:8090] [-config scenario.json] [-latency 50ms]
 //
-// It prints one line, "zuora-sim listening on http://HOST:PORT", to stdout
-// once it accepts connections (so a parent using -addr 127.0.0.1:0 can read
-// the port), logs each request as JSON to stderr, and stops on SIGINT or
-// SIGTERM. The /_sim/ control API is described in package zuoratest.
+// Without -config it serves make run's scenario (internal/localstack), whose
+// meters the samples in events/ name. It prints "zuora-sim listening on
+// http://ADDR" once it listens, logs each request to stderr, and stops on
+// SIGINT or SIGTERM.
 package main
 
 import (
@@ -23,18 +24,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "zuora-sim:", err)
-		os.Exit(1)
+	}
+	if err != nil {
+		os.Exit(2)
 	}
 }
 
@@ -42,48 +44,32 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("zuora-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8090", "listen address (127.0.0.1:0 picks a free port)")
-	configPath := fs.String("config", "", "JSON file with clients, tokens, tokenTTL, latency and meters")
-	latency := fs.Duration("latency", 0, "latency added to every run status answer (overrides the config)")
+	addr := fs.String("addr", "127.0.0.1:8090", "listen `address` (127.0.0.1:0 picks a free port)")
+	configPath := fs.String("config", "", "the simulator's JSON `config` (clients, tokens, tokenTTL, latency, meters); default: make run's")
+	latency := fs.Duration("latency", 0, "if positive, the latency of every run-status answer, over the config's")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	sim, err := newSim(*configPath)
+	if err != nil {
+		return err
 	}
-
-	sim := zuoratest.NewUnstartedHandler()
-	if *configPath != "" {
-		data, err := os.ReadFile(*configPath)
-		if err != nil {
-			return err
-		}
-		cfg, err := zuoratest.ParseConfig(data)
-		if err != nil {
-			return err
-		}
-		if err := sim.Apply(cfg); err != nil {
-			return fmt.Errorf("%s: %w", *configPath, err)
-		}
-	}
-	if isFlagSet(fs, "latency") {
+	if *latency > 0 {
 		sim.SetLatency(*latency)
 	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	srv := &http.Server{
-		Handler:           logRequests(logger, sim.Handler()),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sim.Handler().ServeHTTP(w, r) // the log never shows the Authorization header or the token form
+		log.Info("request", "method", r.Method, "path", r.URL.EscapedPath(), "zuoraRequestId", w.Header().Get("Zuora-Request-Id"))
+	})
+	srv := &http.Server{Handler: logged, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "zuora-sim listening on http://%s\n", ln.Addr())
-
 	select {
 	case err := <-served:
 		return err
@@ -91,59 +77,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	return srv.Shutdown(shutdownCtx) // Serve has returned ErrServerClosed
+}
+
+// newSim returns a simulator configured from the file at path, or with
+// make run's scenario if path is empty.
+func newSim(path string) (*zuoratest.Server, error) {
+	cfg, err := localstack.Scenario()
+	if path != "" {
+		var data []byte
+		if data, err = os.ReadFile(path); err == nil {
+			cfg, err = zuoratest.ParseConfig(data)
+		}
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	logger.Info("stopped")
-	return nil
-}
-
-func isFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
-// statusWriter keeps the status for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+	sim := zuoratest.NewUnstartedHandler()
+	if err := sim.Apply(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// logRequests logs one JSON line per request. It never logs the
-// Authorization header or the token form, only whether auth was present.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.EscapedPath()),
-				slog.Int("status", sw.status),
-				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-				slog.Bool("auth", r.Header.Get("Authorization") != ""),
-				slog.String("zuoraRequestId", w.Header().Get("Zuora-Request-Id")),
-				slog.String("zuoraTrackId", r.Header.Get("Zuora-Track-Id")),
-			)
-		}()
-		next.ServeHTTP(sw, r)
-	})
+	return sim, nil
 }

@@ -18,10 +18,6 @@ const gzipThreshold = 1000
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	if strings.HasPrefix(path, "/_sim/") {
-		s.serveControl(w, r)
-		return
-	}
 	rec := s.record(r)
 	rw := &recordingWriter{ResponseWriter: w}
 	defer func() {

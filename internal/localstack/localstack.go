@@ -1,0 +1,333 @@
+// Package localstack runs the function on this machine the way Lambda runs
+// it: the bootstrap in the AWS Lambda Runtime Interface Emulator (RIE),
+// moto_server for Secrets Manager, SNS and SQS, and the Zuora simulator
+// (zuoratest) in this process, where tests use its Go API (s.Sim).
+// cmd/localrun and the end-to-end tests are built on it; tests get a Stack
+// from ForTest.
+package localstack
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
+)
+
+// What Start creates in moto (whose account is 123456789012).
+const (
+	SecretName    = "zuora/local"
+	TopicName     = "zuora-runstatus-alerts"
+	FIFOTopicName = "zuora-runstatus-alerts.fifo"
+	Region        = "us-east-1"
+
+	// DefaultSecretString is the secret after Start: the simulator's OAuth client.
+	DefaultSecretString = `{"client_id":"local-client","client_secret":"local-secret"}`
+)
+
+// startTimeout bounds Start, and each start of the RIE: moto's first start
+// on a cold machine imports a lot of Python.
+const startTimeout = 30 * time.Second
+
+//go:embed meters.json
+var scenario []byte
+
+// Scenario is the simulator's configuration: the OAuth client, a static
+// token, and the meters that the samples in events/ name.
+func Scenario() (zuoratest.Config, error) { return zuoratest.ParseConfig(scenario) }
+
+// Options say which binaries make up a Stack and how the function is set up.
+type Options struct {
+	Bootstrap string // the function, built with CGO_ENABLED=0 -tags lambda.norpc
+	RIE       string // aws-lambda-rie
+	Moto      string // default "moto_server"
+	// Env is laid over the default function environment; an empty value
+	// removes the variable.
+	Env map[string]string
+	// LogDir gets a log file per child process. If empty, Start makes a
+	// temporary directory and Close removes it.
+	LogDir string
+}
+
+// Stack is the function in the RIE, wired to moto and the simulator. Its
+// methods may be called from several goroutines; invocations and restarts
+// take turns.
+type Stack struct {
+	Sim          *zuoratest.Server // the function's ZUORA_BASE_URL is Sim.URL
+	MotoURL      string            // the function's AWS_ENDPOINT_URL
+	TopicARN     string            // the default ALERT_TOPIC_ARN
+	FIFOTopicARN string            // without content-based deduplication
+	LogDir       string
+
+	opts              Options // Bootstrap changes with RestartWith
+	ownLogDir         bool
+	aws               clients
+	queueURL, fifoURL string // the queues subscribed to the topics
+	moto              *proc
+
+	turn sync.Mutex // held by an invocation or a restart: the RIE serves one at a time
+
+	mu        sync.Mutex // guards the fields below
+	rie       *proc
+	invokeURL string
+	closed    bool
+}
+
+// Start starts moto and the simulator, creates the secret, the topics and
+// their queues, and starts the function in the RIE. On failure it stops what
+// it started, and the error carries the tails of the children's logs.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	s := &Stack{opts: opts, LogDir: opts.LogDir}
+	err := s.resolvePaths()
+	if err == nil && s.LogDir == "" {
+		s.LogDir, err = os.MkdirTemp("", "localstack-")
+		s.ownLogDir = err == nil
+	} else if err == nil {
+		err = os.MkdirAll(s.LogDir, 0o755)
+	}
+	if err == nil {
+		err = s.start(ctx)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("localstack: %w\n%s", err, s.Logs()), s.Close())
+	}
+	return s, nil
+}
+
+// resolvePaths makes the binaries' paths absolute: the RIE runs in the
+// bootstrap's directory.
+func (s *Stack) resolvePaths() error {
+	s.opts.Moto = cmp.Or(s.opts.Moto, "moto_server")
+	bootstrap, err := filepath.Abs(s.opts.Bootstrap)
+	if err == nil {
+		_, err = os.Stat(bootstrap)
+	}
+	s.opts.Bootstrap = bootstrap
+	for _, path := range []*string{&s.opts.RIE, &s.opts.Moto} {
+		if err == nil {
+			*path, err = exec.LookPath(*path)
+		}
+		if err == nil {
+			*path, err = filepath.Abs(*path)
+		}
+	}
+	return err
+}
+
+// motoListening is the line moto_server prints once it listens: with -p 0
+// it is how the port is learnt, with no race for a free one.
+var motoListening = regexp.MustCompile(`\* Running on http://127\.0\.0\.1:(\d+)`)
+
+func (s *Stack) start(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	// moto is a tool, not the code under test: it keeps this process's
+	// environment, which pyenv shims and virtualenvs need to find Python.
+	moto, err := startProc("moto", s.opts.Moto, []string{"-H", "127.0.0.1", "-p", "0"},
+		os.Environ(), "", filepath.Join(s.LogDir, "moto.log"))
+	if err != nil {
+		return err
+	}
+	s.moto = moto
+	cfg, err := Scenario() // the simulator starts while moto imports
+	s.Sim = zuoratest.NewServer()
+	if err == nil {
+		err = s.Sim.Apply(cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("simulator scenario: %w", err)
+	}
+	var port []string
+	if err := moto.waitFor(ctx, "listening line", func() bool {
+		port = motoListening.FindStringSubmatch(readLog(moto.logPath))
+		return port != nil
+	}); err != nil {
+		return err
+	}
+	s.MotoURL = "http://127.0.0.1:" + port[1]
+	s.aws = newClients(s.MotoURL)
+	if err := s.createResources(ctx); err != nil {
+		return err
+	}
+	return s.startFunction(ctx, s.opts.Env)
+}
+
+// functionEnv is the RIE's environment, and so the function's, built from
+// scratch as Lambda's is: only PATH comes from this process, so that a
+// developer's AWS_PROFILE, AWS_CA_BUNDLE or proxy cannot change what the
+// function does, and HOME holds no ~/.aws files.
+func (s *Stack) functionEnv(overrides map[string]string) []string {
+	env := map[string]string{
+		"PATH":            os.Getenv("PATH"),
+		"HOME":            s.LogDir,
+		"ZUORA_BASE_URL":  s.Sim.URL,
+		"ZUORA_SECRET_ID": SecretName,
+		"ALERT_TOPIC_ARN": s.TopicARN,
+		"ALERT_ON":        "FAILED",
+		"WATCH_METERS":    "101:0.0.1,102:0.0.1,104:2.0.0",
+
+		"AWS_ENDPOINT_URL":      s.MotoURL,
+		"AWS_REGION":            Region,
+		"AWS_ACCESS_KEY_ID":     "test",
+		"AWS_SECRET_ACCESS_KEY": "test",
+
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_NAME":        "RunStatusFunction",
+		"AWS_LAMBDA_LOG_FORMAT":           "JSON",
+		"TZ":                              ":UTC", // as Lambda sets it
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	var list []string
+	for k, v := range env {
+		if v != "" {
+			list = append(list, k+"="+v)
+		}
+	}
+	slices.Sort(list)
+	return list
+}
+
+// startFunction starts an RIE for the bootstrap, which the RIE starts at the
+// first invocation: an init failure shows in the first Reply. Both RIE
+// addresses are explicit, or its default runtime API port (9001) would
+// collide between stacks side by side.
+func (s *Stack) startFunction(ctx context.Context, env map[string]string) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var err error
+	for range 3 { // a free port can be taken before the RIE binds it: the RIE then exits at once
+		invokeAddr, err1 := freeAddr()
+		apiAddr, err2 := freeAddr()
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		var p *proc
+		if p, err = startProc("aws-lambda-rie", s.opts.RIE, []string{"--runtime-interface-emulator-address", invokeAddr,
+			"--runtime-api-address", apiAddr, s.opts.Bootstrap}, s.functionEnv(env),
+			filepath.Dir(s.opts.Bootstrap), filepath.Join(s.LogDir, "function.log")); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.rie, s.invokeURL = p, "http://"+invokeAddr+"/2015-03-31/functions/function/invocations"
+		s.mu.Unlock()
+		if err = p.waitFor(ctx, "listener", func() bool { return dialable(invokeAddr) }); !errors.Is(err, errExited) {
+			return err
+		}
+		p.stop()
+	}
+	return err
+}
+
+// Restart stops the RIE and starts another, for a cold start with env laid
+// over the default function environment (env replaces Options.Env). moto
+// and the simulator keep running, and keep their state.
+func (s *Stack) Restart(ctx context.Context, env map[string]string) error {
+	s.mu.Lock()
+	bootstrap := s.opts.Bootstrap
+	s.mu.Unlock()
+	return s.RestartWith(ctx, bootstrap, env)
+}
+
+// RestartWith is Restart with another function binary, which later restarts
+// keep (the bench alternates the function and its floors).
+func (s *Stack) RestartWith(ctx context.Context, bootstrap string, env map[string]string) error {
+	bootstrap, err := filepath.Abs(bootstrap)
+	if err != nil {
+		return err
+	}
+	s.turn.Lock()
+	defer s.turn.Unlock()
+	s.mu.Lock()
+	old, closed := s.rie, s.closed
+	s.opts.Bootstrap = bootstrap
+	s.mu.Unlock()
+	if closed {
+		return errors.New("localstack: the stack is closed")
+	}
+	old.stop()
+	if err := s.startFunction(ctx, env); err != nil {
+		return fmt.Errorf("localstack: restart: %w\n%s", err, s.Logs())
+	}
+	return nil
+}
+
+// Close stops the function, moto and the simulator, and removes the log
+// directory if Start made it. It may be called more than once.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	rie, closed := s.rie, s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	rie.stop() // on SIGTERM the RIE kills the bootstrap itself
+	s.moto.stop()
+	if s.Sim != nil {
+		s.Sim.Close()
+	}
+	if s.ownLogDir {
+		return os.RemoveAll(s.LogDir)
+	}
+	return nil
+}
+
+// PIDs returns the process ids of moto and the current RIE.
+func (s *Stack) PIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return []int{s.moto.cmd.Process.Pid, s.rie.cmd.Process.Pid}
+}
+
+// Logs returns the last lines of moto's and the function's logs, for
+// failure messages.
+func (s *Stack) Logs() string {
+	s.mu.Lock()
+	procs := []*proc{s.moto, s.rie}
+	s.mu.Unlock()
+	var b strings.Builder
+	for _, p := range procs {
+		if p != nil {
+			lines := strings.Split(strings.TrimSpace(readLog(p.logPath)), "\n")
+			fmt.Fprintf(&b, "--- %s, last lines:\n%s\n", p.name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	}
+	return b.String()
+}
+
+// FunctionLog returns what the current RIE logged: its own lines,
+// START/END/REPORT, and the function's JSON log records.
+func (s *Stack) FunctionLog() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rie == nil {
+		return ""
+	}
+	return readLog(s.rie.logPath)
+}
+
+// FunctionLogRecords returns the function's log records, decoded, oldest first.
+func (s *Stack) FunctionLogRecords() []map[string]any {
+	var recs []map[string]any
+	for line := range strings.Lines(s.FunctionLog()) {
+		var rec map[string]any
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil {
+			recs = append(recs, rec)
+		}
+	}
+	return recs
+}
