@@ -56,7 +56,7 @@ func runBench(ctx context.Context, args []string) int {
 	fs.StringVar(&run.bare.arm64, "floor-arm64", "", "the bare floor's arm64 `bootstrap`")
 	fs.StringVar(&run.sdk.path, "sdk-floor", "", "the SDK floor's `bootstrap`, built for this machine")
 	fs.StringVar(&run.sdk.arm64, "sdk-floor-arm64", "", "the SDK floor's arm64 `bootstrap`")
-	fs.IntVar(&run.starts, "starts", 15, "cold starts of each binary")
+	fs.IntVar(&run.starts, "starts", 31, "cold starts of each binary")
 	fs.IntVar(&run.warm, "warm", 40, "warm invocations after each cold start")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -45,32 +45,6 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-// ParseMeters reads the meters of a PUT /_sim/meters body: a JSON array of
-// meter objects, or an object with a "meters" array.
-func ParseMeters(data []byte) ([]Meter, error) {
-	trimmed := bytes.TrimSpace(data)
-	var meters []Meter
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := strictUnmarshal(trimmed, &meters); err != nil {
-			return nil, fmt.Errorf("meters: %w", err)
-		}
-	} else {
-		var wrapper struct {
-			Meters []Meter `json:"meters"`
-		}
-		if err := strictUnmarshal(trimmed, &wrapper); err != nil {
-			return nil, fmt.Errorf("meters: %w", err)
-		}
-		meters = wrapper.Meters
-	}
-	for _, m := range meters {
-		if err := m.validate(); err != nil {
-			return nil, err
-		}
-	}
-	return meters, nil
-}
-
 func (m Meter) validate() error {
 	if m.MeterID <= 0 {
 		return fmt.Errorf("meter %d: meterId must be positive", m.MeterID)

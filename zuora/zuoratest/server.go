@@ -68,8 +68,8 @@ type Stats struct {
 	MaxConcurrent  int `json:"maxConcurrent"`
 }
 
-// RecordedRequest is one request the simulator received (control requests
-// under /_sim/ excepted). Secrets are redacted but their presence is kept:
+// RecordedRequest is one request the simulator received. Secrets are
+// redacted but their presence is kept:
 // Authorization becomes "<scheme> <redacted>" and a client_secret form value
 // "<redacted>".
 type RecordedRequest struct {
@@ -107,7 +107,7 @@ func NewServer() *Server {
 	return s
 }
 
-// Handler serves the Zuora endpoints and the /_sim/ control API.
+// Handler serves the Zuora endpoints.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops a server started by NewServer; it does nothing otherwise.
