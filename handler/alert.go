@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Alert is one SNS message, in plain types so this package needs no SDK.
@@ -32,49 +33,72 @@ type Publisher interface {
 
 const maxSubject = 100 // SNS's limit
 
-// newAlert builds the contract's alert for a result. The message is the result
-// without its alert field, which is not known yet when the alert is sent.
-func newAlert(topicARN string, r Result) (Alert, error) {
-	r.Alert = nil
-	msg, err := json.Marshal(r)
+// alertMessage is the contract's message: the result the alert reports,
+// and for a resolution what it resolves.
+type alertMessage struct {
+	Result
+	Resolves *resolution `json:"resolves,omitempty"`
+}
+
+type resolution struct {
+	Status string    `json:"status"`
+	Since  time.Time `json:"since"`
+}
+
+// newAlert builds the contract's message for p. The message is p's result
+// without the fields that describe this check's own alert outcome.
+func newAlert(topicARN string, p PendingAlert) (Alert, error) {
+	r := p.Result
+	r.Alert, r.AlertOpenSince = nil, nil
+	msg := alertMessage{Result: r}
+	tail := r.Status
+	switch p.Event {
+	case EventReminder:
+		tail = "still " + r.Status
+	case EventResolved:
+		tail = "resolved (" + r.Status + ")"
+		msg.Resolves = &resolution{Status: p.ResolvesStatus, Since: p.ResolvesSince.UTC()}
+	}
+	body, err := json.Marshal(msg)
 	if err != nil {
 		return Alert{}, err
 	}
 	a := Alert{
 		TopicARN: topicARN,
-		Subject:  alertSubject(r.MeterID, r.Version, r.Status),
-		Message:  string(msg),
+		Subject:  alertSubject(r.MeterID, r.Version, tail),
+		Message:  string(body),
 		Attributes: []MessageAttribute{
 			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
 			{"version", "String", r.Version},
 			{"status", "String", r.Status},
 			{"statusCode", "Number", strconv.Itoa(r.StatusCode)},
+			{"event", "String", p.Event},
 		},
 	}
 	if strings.HasSuffix(topicARN, ".fifo") {
 		a.GroupID = fmt.Sprintf("%d:%s", r.MeterID, r.Version)
-		a.DeduplicationID = deduplicationID(r)
+		a.DeduplicationID = p.ID
 	}
 	return a, nil
 }
 
-// alertSubject is "Zuora meter 123 version 0.0.1: FAILED", with the version
-// shortened when a long one would pass SNS's 100-character limit.
-func alertSubject(meterID int64, version, status string) string {
-	s := fmt.Sprintf("Zuora meter %d version %s: %s", meterID, version, status)
+// alertSubject is "Zuora meter 123 version 0.0.1: " and tail, with the
+// version shortened when a long one would pass SNS's 100-character limit.
+func alertSubject(meterID int64, version, tail string) string {
+	s := fmt.Sprintf("Zuora meter %d version %s: %s", meterID, version, tail)
 	if len(s) <= maxSubject {
 		return s
 	}
-	over := len(s) - maxSubject + len("...")
-	return fmt.Sprintf("Zuora meter %d version %s...: %s", meterID, version[:len(version)-over], status)
+	over := min(len(s)-maxSubject+len("..."), len(version))
+	return fmt.Sprintf("Zuora meter %d version %s...: %s", meterID, version[:len(version)-over], tail)
 }
 
-// deduplicationID names the observation, not the attempt: the same meter,
-// version and status seen under the same track id. Lambda keeps the request
-// id (our default track id) across its own retries of an event, and callers
-// that retry themselves pass the same trackId, so SNS drops the repeat within
-// its five-minute window. checkedAt and Zuora's request id differ per attempt
-// and are left out on purpose.
+// deduplicationID names an observation when there is no memory to name the
+// transition: the same meter, version and status seen under the same track
+// id. Lambda keeps the request id (our default track id) across its own
+// retries of an event, and callers that retry themselves pass the same
+// trackId, so SNS drops the repeat within its five-minute window. checkedAt
+// and Zuora's request id differ per attempt and are left out on purpose.
 func deduplicationID(r Result) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%d\x00%s", r.MeterID, r.Version, r.StatusCode, r.TrackID))
 	return hex.EncodeToString(sum[:])

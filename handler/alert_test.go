@@ -19,18 +19,19 @@ func TestAlertSubjectFitsSNS(t *testing.T) {
 func TestAlertAttributesAndFIFO(t *testing.T) {
 	r := Result{MeterID: 102, Version: "0.0.1", Status: "FAILED", StatusCode: 8, TrackID: "req-1",
 		CheckedAt: time.Now(), ZuoraRequestID: "a", Alert: &AlertOutcome{Published: true}}
-	a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", r)
+	a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", PendingAlert{Event: EventAlert, ID: deduplicationID(r), Result: r})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []MessageAttribute{{"meterId", "Number", "102"}, {"version", "String", "0.0.1"}, {"status", "String", "FAILED"}, {"statusCode", "Number", "8"}}
+	want := []MessageAttribute{{"meterId", "Number", "102"}, {"version", "String", "0.0.1"}, {"status", "String", "FAILED"},
+		{"statusCode", "Number", "8"}, {"event", "String", "alert"}}
 	if !equalJSON(t, a.Attributes, want) || a.GroupID != "" || a.DeduplicationID != "" || strings.Contains(a.Message, `"alert"`) {
 		t.Errorf("standard alert = %+v", a)
 	}
 
 	fifoAlert := func(r Result) Alert {
 		t.Helper()
-		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts.fifo", r)
+		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts.fifo", PendingAlert{Event: EventAlert, ID: deduplicationID(r), Result: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,5 +52,34 @@ func TestAlertAttributesAndFIFO(t *testing.T) {
 	}
 	if a1.DeduplicationID == a3.DeduplicationID {
 		t.Errorf("another invocation got the same deduplication id")
+	}
+}
+
+// Reminders and resolutions say what they are in the subject and the event
+// attribute; a resolution's message says what it resolves.
+func TestReminderAndResolution(t *testing.T) {
+	since := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	failed := Result{MeterID: 102, Version: "0.0.1", Status: "FAILED", StatusCode: 8}
+	completed := Result{MeterID: 102, Version: "0.0.1", Status: "COMPLETED", StatusCode: 7, Terminal: true}
+	tests := []struct {
+		p           PendingAlert
+		subject     string
+		resolvesFor string
+	}{
+		{PendingAlert{Event: EventReminder, Result: failed}, "Zuora meter 102 version 0.0.1: still FAILED", ""},
+		{PendingAlert{Event: EventResolved, Result: completed, ResolvesStatus: "FAILED", ResolvesSince: since},
+			"Zuora meter 102 version 0.0.1: resolved (COMPLETED)", `"resolves":{"status":"FAILED","since":"2026-11-28T09:00:00Z"}`},
+	}
+	for _, tt := range tests {
+		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", tt.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Subject != tt.subject || a.Attributes[4] != (MessageAttribute{"event", "String", tt.p.Event}) {
+			t.Errorf("%s: subject %q, attributes %v", tt.p.Event, a.Subject, a.Attributes)
+		}
+		if strings.Contains(a.Message, `"resolves"`) != (tt.resolvesFor != "") || !strings.Contains(a.Message, tt.resolvesFor) {
+			t.Errorf("%s: message %s", tt.p.Event, a.Message)
+		}
 	}
 }

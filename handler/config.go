@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/example/zuora-runstatus/zuora"
 )
@@ -22,6 +23,10 @@ type Config struct {
 	EntityIDs        string   // ZUORA_ENTITY_IDS
 	OrgIDs           string   // ZUORA_ORG_IDS
 	BatchConcurrency int      // BATCH_CONCURRENCY, at least 1
+
+	// With a Store only:
+	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
+	NotifyResolved bool          // NOTIFY_RESOLVED: publish a resolution when an open alert closes
 }
 
 func (c Config) validate() error {

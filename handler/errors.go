@@ -19,6 +19,7 @@ const (
 	TypeZuoraUnavailable   = "ZuoraUnavailable"
 	TypeSecretUnavailable  = "SecretUnavailable"
 	TypeAlertPublishFailed = "AlertPublishFailed"
+	TypeStateUnavailable   = "StateUnavailable"
 )
 
 // Errors that start in this package. Zuora's own classes come from package zuora.
@@ -27,6 +28,8 @@ var (
 	ErrInvalidRequest = errors.New("invalid request")
 	// ErrAlertPublishFailed: the status called for an alert and SNS did not take it.
 	ErrAlertPublishFailed = errors.New("alert not published")
+	// ErrStateUnavailable: the watch list could not be read or written.
+	ErrStateUnavailable = errors.New("state unavailable")
 )
 
 // errorKind is an error's place in the contract: its name and HTTP status.
@@ -47,6 +50,8 @@ func kindOf(err error) errorKind {
 		return errorKind{Type: TypeInvalidRequest, HTTPStatus: http.StatusBadRequest}
 	case errors.Is(err, ErrAlertPublishFailed):
 		return errorKind{Type: TypeAlertPublishFailed, HTTPStatus: http.StatusServiceUnavailable}
+	case errors.Is(err, ErrStateUnavailable):
+		return errorKind{Type: TypeStateUnavailable, HTTPStatus: http.StatusServiceUnavailable}
 	}
 	var ze *zuora.Error
 	if !errors.As(err, &ze) {

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -22,11 +19,32 @@ const (
 	replyHTTP // REST API payload 1.0, HTTP API payload 2.0 and function URLs share the response keys
 )
 
-// invocation is a raw event understood: what to check and how to answer.
+// invocation is a raw event understood: what to do and how to answer.
 type invocation struct {
 	shape  replyShape
 	source string // for logs: direct, batch, eventbridge, scheduled, apigw-rest, apigw-http, function-url
-	checks []checkRequest
+	route  route
+	checks []checkRequest // routeCheck: what to check; routeWatch, routeUnwatch: the meter
+	// scheduled: a scheduled event without meters, which checks the watch
+	// list and WATCH_METERS (checks is empty until the watch list is read).
+	scheduled bool
+	page      pageRequest // routeList
+}
+
+// route is what an invocation asks for.
+type route int
+
+const (
+	routeCheck   route = iota // check meters (every shape)
+	routeWatch                // PUT /meters/{meterId}/{version}/watch
+	routeUnwatch              // DELETE /meters/{meterId}/{version}/watch
+	routeList                 // GET /meters
+)
+
+// pageRequest is GET /meters' ?limit= and ?nextToken=.
+type pageRequest struct {
+	limit int
+	after *Meter
 }
 
 // checkRequest is one validated meter version to ask Zuora about, with the scoping
@@ -60,7 +78,7 @@ func invalid(format string, args ...any) error {
 
 // parseEvent decides what a raw event is and validates it. Every failure wraps
 // ErrInvalidRequest; nothing here calls out.
-func parseEvent(payload []byte, cfg *Config) (invocation, error) {
+func parseEvent(payload []byte) (invocation, error) {
 	var p probe
 	if err := decodeObject(payload, &p, "event"); err != nil {
 		return invocation{}, err
@@ -69,7 +87,7 @@ func parseEvent(payload []byte, cfg *Config) (invocation, error) {
 	case p.RequestContext != nil:
 		return parseHTTP(payload, p)
 	case p.DetailType != nil || p.Detail != nil:
-		return parseEventBridge(p, cfg)
+		return parseEventBridge(p)
 	case p.Meters != nil:
 		checks, err := parseBatch(p.Meters, p)
 		return invocation{shape: replyBatch, source: "batch", checks: checks}, err
@@ -172,7 +190,7 @@ func parseBatch(raw json.RawMessage, top probe) ([]checkRequest, error) {
 	return checks, nil
 }
 
-func parseEventBridge(p probe, cfg *Config) (invocation, error) {
+func parseEventBridge(p probe) (invocation, error) {
 	detailType, err := stringField(p.DetailType, "detail-type")
 	if err != nil {
 		return invocation{}, err
@@ -209,14 +227,7 @@ func parseEventBridge(p probe, cfg *Config) (invocation, error) {
 	if !scheduled {
 		return invocation{}, invalid("the EventBridge event (source %q, detail-type %q) names no meter in its detail", source, detailType)
 	}
-	if len(cfg.WatchMeters) == 0 {
-		return invocation{}, invalid("a scheduled event names no meters and WATCH_METERS is empty")
-	}
-	checks := make([]checkRequest, len(cfg.WatchMeters))
-	for i, m := range cfg.WatchMeters {
-		checks[i] = checkRequest{Meter: m}
-	}
-	return invocation{shape: replyBatch, source: "scheduled", checks: checks}, nil
+	return invocation{shape: replyBatch, source: "scheduled", scheduled: true}, nil
 }
 
 // meterIDFromJSON accepts a positive integer as a JSON number or as a string of digits.
@@ -261,88 +272,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// parseHTTP reads API Gateway REST (payload 1.0), HTTP API (payload 2.0) and
-// function URL requests for GET /meters/{meterId}/{version}/run-status.
-func parseHTTP(payload []byte, p probe) (invocation, error) {
-	var (
-		method, path string
-		params       map[string]string
-		header       func(string) string
-		inv          = invocation{shape: replyHTTP}
-	)
-	if p.HTTPMethod != nil {
-		var ev events.APIGatewayProxyRequest
-		if err := decodeObject(payload, &ev, "API Gateway request"); err != nil {
-			return inv, err
-		}
-		inv.source = "apigw-rest"
-		method, path, params = ev.HTTPMethod, ev.Path, ev.PathParameters
-		if proxy, ok := params["proxy"]; ok && params["meterId"] == "" {
-			path, params = proxy, nil
-		}
-		header = headerLookup(ev.Headers, ev.MultiValueHeaders)
-	} else {
-		var ev events.APIGatewayV2HTTPRequest
-		if err := decodeObject(payload, &ev, "HTTP request"); err != nil {
-			return inv, err
-		}
-		if ev.Version != "2.0" || ev.RequestContext.HTTP.Method == "" {
-			return inv, invalid("the request is neither API Gateway payload 1.0 nor 2.0")
-		}
-		inv.source = "apigw-http"
-		if ev.RouteKey == "$default" && strings.Contains(ev.RequestContext.DomainName, ".lambda-url.") {
-			inv.source = "function-url"
-		}
-		method, path, params = ev.RequestContext.HTTP.Method, ev.RawPath, ev.PathParameters
-		header = headerLookup(ev.Headers, nil)
-	}
-	if method != "GET" {
-		return inv, invalid("method %s is not allowed; use GET", truncate(method, 16))
-	}
-	id, version := params["meterId"], params["version"]
-	if id == "" || version == "" {
-		var err error
-		if id, version, err = splitRunStatusPath(path); err != nil {
-			return inv, err
-		}
-	}
-	m, err := newMeter(id, version)
-	if err != nil {
-		return inv, err
-	}
-	c := checkRequest{Meter: m, TrackID: header("Zuora-Track-Id"), EntityIDs: header("Zuora-Entity-Ids"), OrgIDs: header("Zuora-Org-Ids")}
-	inv.checks = []checkRequest{c}
-	return inv, c.validate()
-}
-
-// splitRunStatusPath takes the last four segments of a path, so a stage or a
-// custom-domain base path in front of the route does not matter.
-func splitRunStatusPath(path string) (id, version string, err error) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if n := len(segs); n >= 4 && segs[n-4] == "meters" && segs[n-1] == "run-status" {
-		id, idErr := url.PathUnescape(segs[n-3])
-		version, vErr := url.PathUnescape(segs[n-2])
-		if idErr == nil && vErr == nil {
-			return id, version, nil
-		}
-	}
-	return "", "", invalid("path %q is not /meters/{meterId}/{version}/run-status", truncate(path, 80))
-}
-
-func headerLookup(single map[string]string, multi map[string][]string) func(string) string {
-	return func(name string) string {
-		for k, v := range single {
-			if strings.EqualFold(k, name) {
-				return strings.TrimSpace(v)
-			}
-		}
-		for k, v := range multi {
-			if strings.EqualFold(k, name) && len(v) > 0 {
-				return strings.TrimSpace(v[0])
-			}
-		}
-		return ""
-	}
 }

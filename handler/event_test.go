@@ -2,13 +2,13 @@ package handler
 
 import (
 	"errors"
-	"github.com/aws/aws-lambda-go/events"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 func TestParseEventShapes(t *testing.T) {
-	cfg := &Config{WatchMeters: []Meter{{7, "1.0"}}}
 	tests := []struct {
 		name   string
 		event  string
@@ -28,8 +28,8 @@ func TestParseEventShapes(t *testing.T) {
 			replyBatch, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
 		{"eventbridge detail as string", `{"detail-type": "X", "source": "aws.scheduler", "detail": "{\"meterId\": 5, \"version\": \"1\"}"}`,
 			replySingle, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
-		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", []checkRequest{{Meter: Meter{7, "1.0"}}}},
-		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", []checkRequest{{Meter: Meter{7, "1.0"}}}},
+		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", nil},
+		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", nil},
 		{"rest", `{"httpMethod": "GET", "path": "/meters/9/0.0.1/run-status", "requestContext": {}, "pathParameters": {"meterId": "9", "version": "0.0.1"}, "headers": {"zuora-track-id": "h-1"}}`,
 			replyHTTP, "apigw-rest", []checkRequest{{Meter: Meter{9, "0.0.1"}, TrackID: "h-1"}}},
 		{"rest proxy", `{"httpMethod": "GET", "resource": "/{proxy+}", "requestContext": {}, "pathParameters": {"proxy": "meters/9/0.0.1/run-status"}, "multiValueHeaders": {"Zuora-Org-Ids": ["o1"]}}`,
@@ -41,12 +41,12 @@ func TestParseEventShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := parseEvent([]byte(tt.event), cfg)
+			inv, err := parseEvent([]byte(tt.event))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if inv.shape != tt.shape || inv.source != tt.source {
-				t.Errorf("shape %d source %q, want %d %q", inv.shape, inv.source, tt.shape, tt.source)
+			if inv.shape != tt.shape || inv.source != tt.source || inv.route != routeCheck || inv.scheduled != (tt.source == "scheduled") {
+				t.Errorf("shape %d source %q route %d scheduled %v, want %d %q", inv.shape, inv.source, inv.route, inv.scheduled, tt.shape, tt.source)
 			}
 			if !equalJSON(t, inv.checks, tt.want) {
 				t.Errorf("checks = %+v, want %+v", inv.checks, tt.want)
@@ -100,16 +100,22 @@ func TestInvalidInput(t *testing.T) {
 		{`{"meters": [{"meterId": 1, "version": "a"}, 5]}`, "meters[1]"},
 		{`{"meters": [{"meterId": 1, "version": "a"}, {"meterId": 1}]}`, "meters[1]: invalid request: version is required"},
 		{`{"detail-type": "Custom", "source": "com.example", "detail": {}}`, "names no meter"},
-		{`{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, "WATCH_METERS is empty"},
 		{`{"detail-type": "X", "source": "s"}`, "needs detail-type, source and detail"},
 		{`{"detail-type": "X", "source": "s", "detail": "not json"}`, "detail must be a JSON object"},
 		{`{"detail-type": "X", "source": "s", "detail": [1]}`, "detail must be a JSON object"},
 		{`{"detail-type": 5, "source": "s", "detail": {}}`, "detail-type must be a string"},
 		{`{"httpMethod": "POST", "path": "/meters/1/a/run-status", "requestContext": {}}`, "method POST"},
-		{`{"httpMethod": "GET", "path": "/meters/1/a/status", "requestContext": {}}`, "is not /meters/{meterId}/{version}/run-status"},
+		{`{"httpMethod": "GET", "path": "/meters/1/a/status", "requestContext": {}}`, "is not a route of this function"},
+		{`{"httpMethod": "PUT", "path": "/meters/1/a/run-status", "requestContext": {}}`, "method PUT"},
+		{`{"httpMethod": "POST", "path": "/meters/1/a/watch", "requestContext": {}}`, "use PUT or DELETE"},
+		{`{"httpMethod": "PUT", "path": "/meters/x/a/watch", "requestContext": {}}`, "positive integer"},
+		{`{"httpMethod": "DELETE", "path": "/meters", "requestContext": {}}`, "method DELETE"},
+		{`{"httpMethod": "GET", "path": "/meters", "requestContext": {}, "queryStringParameters": {"limit": "0"}}`, "limit"},
+		{`{"httpMethod": "GET", "path": "/meters", "requestContext": {}, "queryStringParameters": {"limit": "1001"}}`, "limit"},
+		{`{"version": "2.0", "rawPath": "/meters", "requestContext": {"http": {"method": "GET"}}, "queryStringParameters": {"nextToken": "!!"}}`, "nextToken"},
 		{`{"httpMethod": "GET", "path": "/x", "requestContext": {}, "pathParameters": {"meterId": "1", "version": ".."}}`, "version"},
 		{`{"httpMethod": "GET", "path": "/meters/1/a/run-status", "requestContext": {}, "headers": {"Zuora-Track-Id": "bad;id"}}`, "track"},
-		{`{"version": "2.0", "rawPath": "/meters/1/%zz/run-status", "requestContext": {"http": {"method": "GET"}}}`, "is not /meters"},
+		{`{"version": "2.0", "rawPath": "/meters/1/%zz/run-status", "requestContext": {"http": {"method": "GET"}}}`, "not escaped correctly"},
 		{`{"version": "2.0", "rawPath": "/meters/1/a%2Fb/run-status", "requestContext": {"http": {"method": "GET"}}}`, "version"},
 		{`{"version": "1.0", "rawPath": "/meters/1/a/run-status", "requestContext": {}}`, "neither API Gateway payload"},
 		{`{"requestContext": 5, "httpMethod": "GET"}`, "wrong type"},
@@ -117,7 +123,7 @@ func TestInvalidInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.event[:min(len(tt.event), 60)], func(t *testing.T) {
 			h, fz, _ := newTestHandler(t, Config{})
-			_, err := parseEvent([]byte(tt.event), &h.cfg)
+			_, err := parseEvent([]byte(tt.event))
 			if !errors.Is(err, ErrInvalidRequest) {
 				t.Fatalf("err = %v, want InvalidRequest", err)
 			}
@@ -134,6 +140,39 @@ func TestInvalidInput(t *testing.T) {
 				}
 			} else if errorType(t, err) != TypeInvalidRequest {
 				t.Errorf("errorType = %s", errorType(t, err))
+			}
+		})
+	}
+}
+
+// The watch-list routes, in each payload format.
+func TestParseWatchListRoutes(t *testing.T) {
+	token := nextToken(Meter{42, "0.0.1"})
+	tests := []struct {
+		name, event string
+		route       route
+		meter       Meter
+		page        pageRequest
+	}{
+		{"http api put", `{"version": "2.0", "routeKey": "PUT /meters/{meterId}/{version}/watch", "rawPath": "/meters/9/0.0.1/watch", "pathParameters": {"meterId": "9", "version": "0.0.1"}, "requestContext": {"http": {"method": "PUT"}}}`,
+			routeWatch, Meter{9, "0.0.1"}, pageRequest{}},
+		{"rest delete with stage", `{"httpMethod": "DELETE", "path": "/prod/meters/9/0.0.1/watch", "requestContext": {}}`, routeUnwatch, Meter{9, "0.0.1"}, pageRequest{}},
+		{"list defaults", `{"version": "2.0", "routeKey": "GET /meters", "rawPath": "/meters", "requestContext": {"http": {"method": "GET"}}}`,
+			routeList, Meter{}, pageRequest{limit: 100}},
+		{"list page", `{"httpMethod": "GET", "path": "/meters", "requestContext": {}, "queryStringParameters": {"limit": "2", "nextToken": "` + token + `"}}`,
+			routeList, Meter{}, pageRequest{limit: 2, after: &Meter{42, "0.0.1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, err := parseEvent([]byte(tt.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.shape != replyHTTP || inv.route != tt.route || !equalJSON(t, inv.page.after, tt.page.after) || inv.page.limit != tt.page.limit {
+				t.Errorf("invocation = %+v, want route %d page %+v", inv, tt.route, tt.page)
+			}
+			if tt.route != routeList && (len(inv.checks) != 1 || inv.checks[0].Meter != tt.meter) {
+				t.Errorf("checks = %+v, want %v", inv.checks, tt.meter)
 			}
 		})
 	}

@@ -96,6 +96,12 @@ func (p *fakeSNS) Publish(_ context.Context, a Alert) (string, error) {
 	return fmt.Sprintf("msg-%d", len(p.alerts)), nil
 }
 
+func (p *fakeSNS) setErr(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err = err
+}
+
 func (p *fakeSNS) published() []Alert {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,6 +1,7 @@
 // Package handler turns Lambda events into Zuora run-status checks, results
-// and alerts. It knows the function's contract, not how AWS clients are
-// built: its dependencies are the small interfaces Checker and Publisher.
+// and alerts, and keeps the watch list. It knows the function's contract,
+// not how AWS clients are built: its dependencies are the small interfaces
+// Checker, Publisher and Store.
 package handler
 
 import (
@@ -26,6 +27,7 @@ type Handler struct {
 	cfg    Config
 	zuora  Checker
 	alerts Publisher
+	store  Store // nil: no memory
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -34,6 +36,7 @@ type Handler struct {
 type Deps struct {
 	Zuora  Checker
 	Alerts Publisher
+	Store  Store        // nil: no memory (no STATE_TABLE)
 	Log    *slog.Logger // nil means slog.Default()
 }
 
@@ -48,30 +51,43 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
-	return &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, log: deps.Log, now: time.Now}, nil
+	return &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, log: deps.Log, now: time.Now}, nil
 }
+
+// httpBudget is how long an HTTP invocation may work: API Gateway gives up
+// after 30 s, whatever the function's own timeout (which a scheduled run of
+// a long watch list needs to be much longer).
+const httpBudget = 29 * time.Second
 
 // Invoke implements lambda.Handler. It takes the raw event so that one
 // function can tell every trigger's shape apart. Failures reach Lambda as
 // errors whose errorType is one of the contract's names; HTTP callers get an
 // HTTP response instead.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	inv, err := parseEvent(payload, &h.cfg)
+	inv, err := parseEvent(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "invalid request", "source", inv.source, "errorType", TypeInvalidRequest, "error", err.Error())
 		return h.fail(inv, err, nil)
 	}
-	h.applyDefaults(ctx, inv.checks)
-
-	if inv.shape == replyBatch {
-		batch, err := h.runBatch(ctx, inv.checks)
+	if inv.shape == replyHTTP {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, httpBudget)
+		defer cancel()
+	}
+	switch {
+	case inv.route != routeCheck:
+		return h.serveWatchList(ctx, inv)
+	case inv.shape == replyBatch:
+		batch, err := h.runBatch(ctx, inv)
 		if err != nil {
 			return h.fail(inv, err, nil)
 		}
 		return json.Marshal(batch)
 	}
-
-	res, err := h.check(ctx, inv.checks[0])
+	h.applyDefaults(ctx, inv.checks)
+	mo := h.recallAsync(ctx, meters(inv.checks))
+	defer mo.wait() // the read ends within the invocation, whatever the check did
+	res, err := h.check(ctx, inv.checks[0], mo)
 	if err != nil {
 		var partial *Result
 		if res.Alert != nil { // the check succeeded; only the alert did not go out
@@ -106,6 +122,15 @@ func (h *Handler) applyDefaults(ctx context.Context, checks []checkRequest) {
 	}
 }
 
+// meters lists the meter versions of checks.
+func meters(checks []checkRequest) []Meter {
+	ms := make([]Meter, len(checks))
+	for i, c := range checks {
+		ms[i] = c.Meter
+	}
+	return ms
+}
+
 // fail turns an error into the caller's failure: an HTTP error response, or a
 // Lambda error named after the contract.
 func (h *Handler) fail(inv invocation, err error, partial *Result) ([]byte, error) {
@@ -132,9 +157,11 @@ func zuoraContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, deadline.Add(-reserve))
 }
 
-// check runs one check: Zuora, then the alert if the status calls for one.
-// On an alert failure it returns the result too, with alert.published false.
-func (h *Handler) check(ctx context.Context, c checkRequest) (Result, error) {
+// check runs one check: Zuora, then the memory and the alert the status
+// calls for. On an alert failure it returns the result too, with
+// alert.published false. mo is the memory read for the invocation (nil
+// without a Store).
+func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo) (Result, error) {
 	zctx, cancel := zuoraContext(ctx)
 	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
 		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
@@ -145,8 +172,11 @@ func (h *Handler) check(ctx context.Context, c checkRequest) (Result, error) {
 		return Result{}, err
 	}
 	res := newResult(c, rs, h.now())
-	if h.cfg.alertsOn(res.Status) {
-		err = h.publish(ctx, &res)
+	switch {
+	case mo != nil:
+		err = h.observe(ctx, &res, observation{res: res}, mo)
+	case h.cfg.alertsOn(res.Status):
+		err = h.publish(ctx, &res, PendingAlert{Event: EventAlert, ID: deduplicationID(res), Result: res})
 	}
 	h.log.InfoContext(ctx, "check",
 		"meterId", c.MeterID, "version", c.Version, "status", res.Status, "statusCode", res.StatusCode,
@@ -155,19 +185,20 @@ func (h *Handler) check(ctx context.Context, c checkRequest) (Result, error) {
 	return res, err
 }
 
-func (h *Handler) publish(ctx context.Context, res *Result) error {
-	a, err := newAlert(h.cfg.TopicARN, *res)
+// publish sends p's message and records the outcome in res.Alert.
+func (h *Handler) publish(ctx context.Context, res *Result, p PendingAlert) error {
+	a, err := newAlert(h.cfg.TopicARN, p)
 	if err == nil {
 		var id string
 		if id, err = h.alerts.Publish(ctx, a); err == nil {
-			res.Alert = &AlertOutcome{Published: true, MessageID: id}
+			res.Alert = &AlertOutcome{Published: true, MessageID: id, Event: p.Event}
 			return nil
 		}
 	}
-	res.Alert = &AlertOutcome{Published: false}
+	res.Alert = &AlertOutcome{Published: false, Event: p.Event}
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
-		"status", res.Status, "errorType", TypeAlertPublishFailed, "error", err.Error())
-	return fmt.Errorf("%w: meter %d version %s is %s: %w", ErrAlertPublishFailed, res.MeterID, res.Version, res.Status, err)
+		"status", p.Result.Status, "event", p.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
+	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, p.Event, res.MeterID, res.Version, p.Result.Status, err)
 }
 
 func (h *Handler) logFailedCheck(ctx context.Context, c checkRequest, err error) {
@@ -185,7 +216,7 @@ func alertLog(a *AlertOutcome) string {
 	case a == nil:
 		return "none"
 	case a.Published:
-		return "published"
+		return a.Event + " published"
 	}
-	return "failed"
+	return a.Event + " failed"
 }

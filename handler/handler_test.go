@@ -159,7 +159,7 @@ func TestAlertOnOtherStatuses(t *testing.T) {
 
 func TestAlertPublishFailure(t *testing.T) {
 	h, _, sns := newTestHandler(t, Config{})
-	sns.err = errSNSDown
+	sns.setErr(errSNSDown)
 
 	_, err := invoke(h, `{"meterId": 102, "version": "0.0.1"}`)
 	if got := errorType(t, err); got != TypeAlertPublishFailed {
@@ -323,9 +323,16 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, fz, _ := newTestHandler(t, Config{WatchMeters: []Meter{{101, "0.0.1"}, {102, "0.0.1"}}})
-			inv, err := parseEvent(data, &h.cfg)
+			h.store = newMemStore() // the watch-list samples need a memory
+			inv, err := parseEvent(data)
 			if err != nil {
 				t.Fatalf("parseEvent: %v", err)
+			}
+			switch {
+			case inv.scheduled:
+				inv.checks = checksOf(h.cfg.WatchMeters)
+			case inv.route != routeCheck:
+				inv.checks = nil // no Zuora call
 			}
 			out, err := invoke(h, string(data))
 			if err != nil {
@@ -340,10 +347,11 @@ func TestSampleEvents(t *testing.T) {
 				if resp.Headers["Content-Type"] != "application/json" || resp.StatusCode == 0 {
 					t.Errorf("HTTP reply %s", out)
 				}
-				if resp.StatusCode == 200 {
-					if r := decode[Result](t, []byte(resp.Body)); r.MeterID != inv.checks[0].MeterID {
-						t.Errorf("body = %s", resp.Body)
-					}
+				if resp.StatusCode != 200 {
+					t.Errorf("HTTP %d: %s", resp.StatusCode, resp.Body)
+				}
+				if r := decode[Result](t, []byte(resp.Body)); inv.route == routeCheck && r.MeterID != inv.checks[0].MeterID {
+					t.Errorf("body = %s", resp.Body)
 				}
 			case replyBatch:
 				if b := decode[BatchResult](t, out); b.Summary.Total != len(inv.checks) {

@@ -20,12 +20,17 @@ type Result struct {
 	TrackID           string        `json:"trackId"`
 	ZuoraRequestID    string        `json:"zuoraRequestId"`
 	Alert             *AlertOutcome `json:"alert,omitempty"`
+	// AlertOpenSince: with memory, an alert for this meter version is open
+	// and this check had nothing to publish.
+	AlertOpenSince *time.Time `json:"alertOpenSince,omitempty"`
 }
 
-// AlertOutcome says whether the alert this result called for reached SNS.
+// AlertOutcome says whether the message this check published, or tried to,
+// reached SNS.
 type AlertOutcome struct {
 	Published bool   `json:"published"`
 	MessageID string `json:"messageId,omitempty"`
+	Event     string `json:"event"` // EventAlert, EventReminder or EventResolved
 }
 
 func newResult(c checkRequest, rs zuora.RunStatus, now time.Time) Result {

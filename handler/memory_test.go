@@ -1,0 +1,342 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type memoryRig struct {
+	h     *Handler
+	zuora *fakeZuora
+	sns   *fakeSNS
+	store *memStore
+	clock *testClock
+}
+
+// newMemoryRig is a handler with memory: the in-memory Store and a clock
+// at fixedNow.
+func newMemoryRig(t *testing.T, cfg Config) *memoryRig {
+	t.Helper()
+	r := &memoryRig{zuora: newFakeZuora(), sns: &fakeSNS{}, store: newMemStore(), clock: &testClock{now: fixedNow}}
+	h, err := New(withDefaults(cfg), Deps{Zuora: r.zuora, Alerts: r.sns, Store: r.store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.now = r.clock.Now
+	r.h = h
+	return r
+}
+
+func (r *memoryRig) setStatus(code int) {
+	name := zuora.StatusNames()[code-1]
+	terminal := map[int]bool{3: true, 4: true, 7: true, 8: true, 9: true}[code]
+	r.zuora.set(102, "0.0.1", code, name, terminal, code == 8 || code == 3)
+}
+
+// check invokes one direct check of meter 102 and returns its result.
+func (r *memoryRig) check(t *testing.T) (Result, error) {
+	t.Helper()
+	out, err := invoke(r.h, `{"meterId": 102, "version": "0.0.1"}`)
+	if err != nil {
+		return Result{}, err
+	}
+	return decode[Result](t, out), nil
+}
+
+func (r *memoryRig) events() []string {
+	var evs []string
+	for _, a := range r.sns.published() {
+		evs = append(evs, a.Attributes[4].Value+" "+a.Subject)
+	}
+	return evs
+}
+
+const (
+	failed    = 8
+	running   = 5
+	completed = 7
+)
+
+// The contract's memory rules, one sequence of checks each.
+func TestMemoryTransitions(t *testing.T) {
+	resolving := Config{NotifyResolved: true} // the bootstrap's default
+	tests := []struct {
+		name     string
+		cfg      Config
+		statuses []int
+		step     time.Duration // the clock's advance between checks
+		want     []string
+	}{
+		{"FAILED across 5 checks pages once", resolving, []int{failed, failed, failed, failed, failed}, time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED"}},
+		{"FAILED, RUNNING, FAILED pages twice", resolving, []int{failed, running, failed}, time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED", "alert Zuora meter 102 version 0.0.1: FAILED"}},
+		{"FAILED then COMPLETED resolves", resolving, []int{failed, completed, completed}, time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED", "resolved Zuora meter 102 version 0.0.1: resolved (COMPLETED)"}},
+		{"no resolution without NOTIFY_RESOLVED", Config{NotifyResolved: false}, []int{failed, completed}, time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED"}},
+		{"RUNNING does not resolve", resolving, []int{failed, running}, time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED"}},
+		{"COMPLETED first is quiet", resolving, []int{completed, completed}, time.Minute, nil},
+		{"reminders after ALERT_REPEAT_AFTER", Config{NotifyResolved: true, RepeatAfter: time.Hour}, []int{failed, failed, failed, failed, failed}, 40 * time.Minute,
+			[]string{"alert Zuora meter 102 version 0.0.1: FAILED", "reminder Zuora meter 102 version 0.0.1: still FAILED",
+				"reminder Zuora meter 102 version 0.0.1: still FAILED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newMemoryRig(t, tt.cfg)
+			for i, code := range tt.statuses {
+				r.setStatus(code)
+				if _, err := r.check(t); err != nil {
+					t.Fatalf("check %d: %v", i+1, err)
+				}
+				r.clock.advance(tt.step)
+			}
+			if got := r.events(); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("published\n %q\nwant\n %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A check that finds its alert open publishes nothing and says since when;
+// it writes nothing either, until checkedAt is due a refresh.
+func TestOpenAlertIsQuietAndWritesNothing(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	r.setStatus(failed)
+	first, err := r.check(t)
+	if err != nil || first.Alert == nil || !first.Alert.Published || first.Alert.Event != EventAlert || first.AlertOpenSince != nil {
+		t.Fatalf("first check: %+v, %v", first, err)
+	}
+	_, writes := r.store.counts()
+	r.clock.advance(5 * time.Minute)
+	second, err := r.check(t)
+	if err != nil || second.Alert != nil || second.AlertOpenSince == nil || !second.AlertOpenSince.Equal(fixedNow) {
+		t.Errorf("second check: %+v, %v", second, err)
+	}
+	if _, w := r.store.counts(); w != writes {
+		t.Errorf("an unchanged check wrote %d times", w-writes)
+	}
+	r.clock.advance(stateRefresh)
+	if _, err := r.check(t); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.store.get(Meter{102, "0.0.1"}); !s.CheckedAt.Equal(r.clock.Now()) || !s.ChangedAt.Equal(fixedNow) {
+		t.Errorf("after an hour: checkedAt %v changedAt %v, want checkedAt refreshed", s.CheckedAt, s.ChangedAt)
+	}
+}
+
+// An alert SNS refused stays owed: the next check publishes it once, with
+// the observation it was about, even though the status has moved on.
+func TestOwedAlertGoesOutWithTheNextCheck(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	r.setStatus(failed)
+	r.sns.setErr(errSNSDown)
+	_, err := r.check(t)
+	if errorType(t, err) != TypeAlertPublishFailed {
+		t.Fatalf("refused alert: %v", err)
+	}
+	r.sns.setErr(nil)
+	r.setStatus(running)
+	res, err := r.check(t)
+	if err != nil || res.Alert == nil || !res.Alert.Published || res.Alert.Event != EventAlert || res.Status != "RUNNING" {
+		t.Fatalf("next check: %+v, %v", res, err)
+	}
+	for range 3 {
+		if _, err := r.check(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts := r.sns.published()
+	if len(alerts) != 1 || alerts[0].Subject != "Zuora meter 102 version 0.0.1: FAILED" || !strings.Contains(alerts[0].Message, `"status":"FAILED"`) {
+		t.Errorf("published %+v, want the owed FAILED alert once", alerts)
+	}
+}
+
+// Checks of one meter version at the same time page once between them.
+func TestConcurrentChecksPageOnce(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	r.setStatus(failed)
+	// Every check reads the memory before its Zuora call; the delay makes
+	// them all decide on the same empty state, so all but one must lose.
+	r.zuora.delay = 20 * time.Millisecond
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for range 12 {
+		wg.Go(func() {
+			_, err := invoke(r.h, `{"meterId": 102, "version": "0.0.1"}`)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(r.sns.published()); n != 1 {
+		t.Errorf("%d pages from 12 concurrent checks, want 1", n)
+	}
+	if r.store.conflicts == 0 {
+		t.Error("no check lost a conditional write: the test did not test concurrency")
+	}
+}
+
+// A memory that cannot be read or written still alerts, on every check.
+func TestStateUnavailableStillAlerts(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	r.store.err = errors.New("dynamodb: ProvisionedThroughputExceededException")
+	r.setStatus(failed)
+	for range 2 {
+		if _, err := r.check(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(r.sns.published()); n != 2 {
+		t.Errorf("%d alerts without memory, want one per check", n)
+	}
+}
+
+// A scheduled event checks the watch list and WATCH_METERS, each meter once,
+// reading the memory in one pass and writing only what changed.
+func TestScheduledRunChecksTheWatchList(t *testing.T) {
+	r := newMemoryRig(t, Config{WatchMeters: []Meter{{104, "2.0.0"}, {101, "0.0.1"}}})
+	for _, m := range []Meter{{101, "0.0.1"}, {102, "0.0.1"}, {103, "1.2.0"}} {
+		r.zuora.set(m.MeterID, m.Version, 7, zuora.Completed, true, false)
+		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.zuora.set(104, "2.0.0", 7, zuora.Completed, true, false)
+	const scheduled = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
+	for tick := range 2 {
+		reads, writes := r.store.counts()
+		out, err := invoke(r.h, scheduled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range decode[struct{ Results []Result }](t, out).Results {
+			got = append(got, fmt.Sprintf("%d:%s", it.MeterID, it.Version))
+		}
+		if strings.Join(got, ",") != "101:0.0.1,102:0.0.1,103:1.2.0,104:2.0.0" {
+			t.Errorf("tick %d checked %v", tick, got)
+		}
+		r2, w2 := r.store.counts()
+		wantWrites := []int{4, 0}[tick]
+		if r2-reads != 1 || w2-writes != wantWrites {
+			t.Errorf("tick %d: %d reads, %d writes; want 1 and %d", tick, r2-reads, w2-writes, wantWrites)
+		}
+		r.clock.advance(5 * time.Minute)
+	}
+}
+
+// Without STATE_TABLE a scheduled event needs WATCH_METERS.
+func TestScheduledRunWithoutMemoryNeedsWatchMeters(t *testing.T) {
+	h, _, _ := newTestHandler(t, Config{})
+	_, err := invoke(h, `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`)
+	if errorType(t, err) != TypeInvalidRequest || !strings.Contains(err.Error(), "WATCH_METERS is empty") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func httpEvent(method, path, query string) string {
+	return fmt.Sprintf(`{"version": "2.0", "rawPath": %q, "rawQueryString": "", "queryStringParameters": {%s}, "requestContext": {"http": {"method": %q}}}`,
+		path, query, method)
+}
+
+func invokeHTTP(t *testing.T, h *Handler, event string) events.APIGatewayProxyResponse {
+	t.Helper()
+	out, err := invoke(h, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode[events.APIGatewayProxyResponse](t, out)
+}
+
+// The watch list over HTTP: idempotent PUT and DELETE, GET in pages.
+func TestWatchListRoutes(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	for _, p := range []string{"/meters/3/0.0.1/watch", "/meters/1/0.0.2/watch", "/meters/1/0.0.1/watch", "/meters/2/0.0.1/watch", "/meters/2/0.0.1/watch"} {
+		if resp := invokeHTTP(t, r.h, httpEvent("PUT", p, "")); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"watched":true`) {
+			t.Fatalf("PUT %s: %d %s", p, resp.StatusCode, resp.Body)
+		}
+	}
+	for range 2 {
+		if resp := invokeHTTP(t, r.h, httpEvent("DELETE", "/meters/3/0.0.1/watch", "")); resp.Body != `{"meterId":3,"version":"0.0.1","watched":false}` {
+			t.Fatalf("DELETE: %d %s", resp.StatusCode, resp.Body)
+		}
+	}
+	r.zuora.set(1, "0.0.1", 8, zuora.Failed, true, true)
+	if _, err := invoke(r.h, `{"meterId": 1, "version": "0.0.1"}`); err != nil {
+		t.Fatal(err)
+	}
+
+	var pages []string
+	token := ""
+	for range 5 {
+		query := `"limit": "2"`
+		if token != "" {
+			query += `, "nextToken": "` + token + `"`
+		}
+		resp := invokeHTTP(t, r.h, httpEvent("GET", "/meters", query))
+		page := decode[watchPage](t, []byte(resp.Body))
+		pages = append(pages, resp.Body)
+		if token = page.NextToken; token == "" {
+			break
+		}
+	}
+	want := []string{
+		`{"meters":[{"meterId":1,"version":"0.0.1","watched":true,"status":"FAILED","statusCode":8,"checkedAt":"2026-11-28T11:00:00Z","changedAt":"2026-11-28T11:00:00Z","alertOpenSince":"2026-11-28T11:00:00Z"},` +
+			`{"meterId":1,"version":"0.0.2","watched":true}],"nextToken":"` + nextToken(Meter{1, "0.0.2"}) + `"}`,
+		`{"meters":[{"meterId":2,"version":"0.0.1","watched":true}]}`,
+	}
+	if strings.Join(pages, "\n") != strings.Join(want, "\n") {
+		t.Errorf("pages\n%s\nwant\n%s", strings.Join(pages, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestWatchListErrors(t *testing.T) {
+	h, _, _ := newTestHandler(t, Config{})
+	resp := invokeHTTP(t, h, httpEvent("PUT", "/meters/1/0.0.1/watch", ""))
+	if resp.StatusCode != 400 || !strings.Contains(resp.Body, "STATE_TABLE") {
+		t.Errorf("without STATE_TABLE: %d %s", resp.StatusCode, resp.Body)
+	}
+	r := newMemoryRig(t, Config{})
+	r.store.err = errors.New("dynamodb: AccessDeniedException")
+	for _, ev := range []string{httpEvent("PUT", "/meters/1/0.0.1/watch", ""), httpEvent("GET", "/meters", "")} {
+		resp := invokeHTTP(t, r.h, ev)
+		if resp.StatusCode != 503 || !strings.Contains(resp.Body, `"type":"StateUnavailable"`) {
+			t.Errorf("store down: %d %s", resp.StatusCode, resp.Body)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package handler
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// memStore is the Store in memory, with the DynamoDB store's semantics:
+// Save is conditional on the revision and leaves Watched alone; SetWatched
+// touches nothing else. It counts its calls; err makes every call fail.
+type memStore struct {
+	mu        sync.Mutex
+	items     map[Meter]MeterState
+	err       error
+	reads     int // States, AllStates and Watched calls
+	writes    int // Save and SetWatched calls
+	conflicts int // Saves refused for a stale revision
+}
+
+func newMemStore() *memStore { return &memStore{items: map[Meter]MeterState{}} }
+
+// copyState keeps callers from sharing the stored Pending.
+func copyState(s MeterState) MeterState {
+	if s.Pending != nil {
+		p := *s.Pending
+		s.Pending = &p
+	}
+	return s
+}
+
+func (m *memStore) States(_ context.Context, meters []Meter) (map[Meter]MeterState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	if m.err != nil {
+		return nil, m.err
+	}
+	out := map[Meter]MeterState{}
+	for _, k := range meters {
+		if s, ok := m.items[k]; ok {
+			out[k] = copyState(s)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) sorted() []MeterState {
+	var all []MeterState
+	for _, s := range m.items {
+		all = append(all, copyState(s))
+	}
+	slices.SortFunc(all, func(a, b MeterState) int { return compareMeters(a.Meter, b.Meter) })
+	return all
+}
+
+func (m *memStore) AllStates(context.Context) ([]MeterState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	if m.err != nil {
+		return nil, m.err
+	}
+	return m.sorted(), nil
+}
+
+func (m *memStore) Save(_ context.Context, s MeterState) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	if m.err != nil {
+		return 0, m.err
+	}
+	cur := m.items[s.Meter]
+	if cur.Rev != s.Rev {
+		m.conflicts++
+		return 0, ErrStateConflict
+	}
+	s = copyState(s)
+	s.Watched, s.Rev = cur.Watched, cur.Rev+1
+	m.items[s.Meter] = s
+	return s.Rev, nil
+}
+
+func (m *memStore) SetWatched(_ context.Context, k Meter, watched bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	if m.err != nil {
+		return m.err
+	}
+	s, ok := m.items[k]
+	if !ok && !watched {
+		return nil
+	}
+	s.Meter, s.Watched = k, watched
+	m.items[k] = s
+	return nil
+}
+
+func (m *memStore) Watched(_ context.Context, after *Meter, limit int) ([]MeterState, *Meter, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	if m.err != nil {
+		return nil, nil, m.err
+	}
+	var page []MeterState
+	for _, s := range m.sorted() {
+		if !s.Watched || after != nil && compareMeters(s.Meter, *after) <= 0 {
+			continue
+		}
+		if len(page) == limit {
+			last := page[len(page)-1].Meter
+			return page, &last, nil
+		}
+		page = append(page, s)
+	}
+	return page, nil, nil
+}
+
+func (m *memStore) get(k Meter) MeterState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return copyState(m.items[k])
+}
+
+func (m *memStore) counts() (reads, writes int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads, m.writes
+}

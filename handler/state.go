@@ -1,0 +1,81 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the function's memory: the watch list and, for each meter version
+// it has checked, the last status and the alert it owes or has open. The
+// handler owns the rules (memory.go); a Store only keeps state, and writes it
+// only if nobody else has written it since it was read. The bootstrap wires
+// a DynamoDB table; without one the handler has no Store and no memory.
+type Store interface {
+	// States returns the stored state of each of meters that has one.
+	States(ctx context.Context, meters []Meter) (map[Meter]MeterState, error)
+	// AllStates returns every stored meter version, watched or not, ordered
+	// by meterId then version, read in pages.
+	AllStates(ctx context.Context) ([]MeterState, error)
+	// Save stores s's check state (not its Watched flag) if the stored
+	// revision is still s.Rev (0: no check state stored yet), and returns
+	// the new revision; ErrStateConflict if another writer came first.
+	Save(ctx context.Context, s MeterState) (rev int64, err error)
+	// SetWatched adds m to the watch list or removes it; either is idempotent.
+	SetWatched(ctx context.Context, m Meter, watched bool) error
+	// Watched returns up to limit watched meter versions after the given
+	// one (nil: from the start), ordered by meterId then version, and the
+	// last one returned if more may follow.
+	Watched(ctx context.Context, after *Meter, limit int) (page []MeterState, next *Meter, err error)
+}
+
+// ErrStateConflict: the state changed since it was read; read it again.
+var ErrStateConflict = errors.New("state changed since it was read")
+
+// MeterState is what the function remembers of one meter version.
+type MeterState struct {
+	Meter
+	Watched bool
+
+	Status     string    // the last status seen; "" before the first check
+	StatusCode int       // its raw code
+	Session    string    // the callout session the status came with, if any
+	CheckedAt  time.Time // the last check that was written
+	ChangedAt  time.Time // when Status last changed
+
+	AlertStatus string    // the status of the open alert; "" when none is open
+	AlertSince  time.Time // when the open alert was raised
+	NotifiedAt  time.Time // the last alert or reminder for the open alert
+
+	// Pending is a message owed to the topic: claimed by a check, not yet
+	// confirmed published. It survives a failed publish, so the next check
+	// sends it.
+	Pending *PendingAlert
+
+	Rev int64 // the stored revision of the check state; 0 before the first
+}
+
+// PendingAlert is a message a check has claimed the right to publish.
+type PendingAlert struct {
+	Event string // EventAlert, EventReminder or EventResolved
+	// ID names the transition: the same for every attempt to publish it, so
+	// it is the FIFO deduplication id.
+	ID string
+	// Result is the observation the message reports, as it was when the
+	// transition happened: a later check that sends the message owed sends
+	// this, not what it saw itself.
+	Result Result
+	// Resolves is what a resolution closes: the alert's status and since.
+	ResolvesStatus string
+	ResolvesSince  time.Time
+	// LeaseUntil: the check publishing it holds it until then; after that,
+	// or once that check gives it back (zero), any check may publish it.
+	LeaseUntil time.Time
+}
+
+// The events of the alert attribute and the output's alert.event.
+const (
+	EventAlert    = "alert"
+	EventReminder = "reminder"
+	EventResolved = "resolved"
+)
