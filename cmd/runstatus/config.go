@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
@@ -21,9 +22,10 @@ const (
 // per container. The AWS SDK reads its own variables (AWS_REGION,
 // credentials, AWS_ENDPOINT_URL...) in loadAWSConfig.
 type settings struct {
-	baseURL  string // ZUORA_BASE_URL, as zuora.ValidateBaseURL returns it
-	secretID string // ZUORA_SECRET_ID
-	handler  handler.Config
+	baseURL    string // ZUORA_BASE_URL, as zuora.ValidateBaseURL returns it
+	secretID   string // ZUORA_SECRET_ID
+	stateTable string // STATE_TABLE, a table name or ARN; "" for no memory
+	handler    handler.Config
 }
 
 // ConfigError names the variable that is wrong and why, so the one log line
@@ -51,39 +53,97 @@ var errRequired = errors.New("is required")
 // each default once, and names the first bad variable.
 func loadSettings(getenv func(string) string) (settings, error) {
 	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
-	var s settings
 	for _, name := range []string{"ZUORA_BASE_URL", "ZUORA_SECRET_ID", "ALERT_TOPIC_ARN"} {
 		if env(name) == "" {
 			return settings{}, configError(name, errRequired)
 		}
 	}
+	var s settings
 	var err error
 	if s.baseURL, err = zuora.ValidateBaseURL(env("ZUORA_BASE_URL")); err != nil {
 		return settings{}, configError("ZUORA_BASE_URL", err)
 	}
 	s.secretID = env("ZUORA_SECRET_ID")
-	h := &s.handler
+	if err := loadChecks(env, &s.handler); err != nil {
+		return settings{}, err
+	}
+	if err := loadMemory(env, &s); err != nil {
+		return settings{}, err
+	}
+	return s, nil
+}
+
+// loadChecks reads what every check uses: the topic, ALERT_ON, the meters a
+// schedule checks, the Zuora scoping headers and the batch concurrency.
+func loadChecks(env func(string) string, h *handler.Config) error {
+	var err error
 	if h.TopicARN = env("ALERT_TOPIC_ARN"); !isTopicARN(h.TopicARN) {
-		return settings{}, configError("ALERT_TOPIC_ARN", fmt.Errorf("%q is not an SNS topic ARN", h.TopicARN))
+		return configError("ALERT_TOPIC_ARN", fmt.Errorf("%q is not an SNS topic ARN", h.TopicARN))
 	}
 	if h.AlertOn, err = parseAlertOn(env("ALERT_ON")); err != nil {
-		return settings{}, configError("ALERT_ON", err)
+		return configError("ALERT_ON", err)
 	}
 	if h.WatchMeters, err = parseWatchMeters(env("WATCH_METERS")); err != nil {
-		return settings{}, configError("WATCH_METERS", err)
+		return configError("WATCH_METERS", err)
 	}
 	// The header defaults go through the same checks as a caller's overrides.
 	h.EntityIDs, h.OrgIDs = env("ZUORA_ENTITY_IDS"), env("ZUORA_ORG_IDS")
 	if err := zuora.ValidateEntityIDs(h.EntityIDs); err != nil {
-		return settings{}, configError("ZUORA_ENTITY_IDS", err)
+		return configError("ZUORA_ENTITY_IDS", err)
 	}
 	if err := zuora.ValidateOrgIDs(h.OrgIDs); err != nil {
-		return settings{}, configError("ZUORA_ORG_IDS", err)
+		return configError("ZUORA_ORG_IDS", err)
 	}
 	if h.BatchConcurrency, err = parseConcurrency(env("BATCH_CONCURRENCY")); err != nil {
-		return settings{}, configError("BATCH_CONCURRENCY", err)
+		return configError("BATCH_CONCURRENCY", err)
 	}
-	return s, nil
+	return nil
+}
+
+// loadMemory reads STATE_TABLE and the settings that only mean something
+// with it.
+func loadMemory(env func(string) string, s *settings) error {
+	h := &s.handler
+	if s.stateTable = env("STATE_TABLE"); s.stateTable != "" && !isTableName(s.stateTable) {
+		return configError("STATE_TABLE", fmt.Errorf("%q is not a DynamoDB table name or ARN", s.stateTable))
+	}
+	var err error
+	if h.RepeatAfter, err = parseRepeatAfter(env("ALERT_REPEAT_AFTER")); err != nil {
+		return configError("ALERT_REPEAT_AFTER", err)
+	}
+	if h.RepeatAfter > 0 && s.stateTable == "" {
+		return configError("ALERT_REPEAT_AFTER", errors.New("needs STATE_TABLE: reminders need to know when the last alert went out"))
+	}
+	h.NotifyResolved = true
+	if v := env("NOTIFY_RESOLVED"); v != "" {
+		if h.NotifyResolved, err = strconv.ParseBool(v); err != nil {
+			return configError("NOTIFY_RESOLVED", fmt.Errorf("%q is not true or false", v))
+		}
+	}
+	return nil
+}
+
+func parseRepeatAfter(v string) (time.Duration, error) {
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("%q is not a Go duration of a minute or more (e.g. 24h), or 0", v)
+	}
+	return d, nil
+}
+
+// isTableName accepts a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)
+// or a table's ARN.
+func isTableName(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
+		parts := strings.SplitN(rest, ":", 5)
+		return len(parts) == 5 && parts[1] == "dynamodb" && strings.HasPrefix(parts[4], "table/") && isTableName(parts[4][len("table/"):])
+	}
+	return len(s) >= 3 && len(s) <= 255 && only(s, func(c byte) bool {
+		return isLowerOrDash(c) || isDigit(c) || c == '_' || c == '.' || c >= 'A' && c <= 'Z'
+	})
 }
 
 func parseConcurrency(v string) (int, error) {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/zuora-runstatus/handler"
 )
@@ -40,8 +41,21 @@ func TestLoadConfig(t *testing.T) {
 
 	s, err = loadSettings(envOf(baseEnv()))
 	if c := s.handler; err != nil || strings.Join(c.AlertOn, ",") != "FAILED" || c.BatchConcurrency != 32 || c.WatchMeters != nil ||
-		c.TopicARN != testTopic {
+		c.TopicARN != testTopic || s.stateTable != "" || c.RepeatAfter != 0 || !c.NotifyResolved {
 		t.Errorf("defaults = %+v, %v", s, err)
+	}
+
+	env = baseEnv()
+	env["STATE_TABLE"] = "zuora-runstatus-StateTable-1A2B3C4D5E6F"
+	env["ALERT_REPEAT_AFTER"] = "24h"
+	env["NOTIFY_RESOLVED"] = "false"
+	s, err = loadSettings(envOf(env))
+	if err != nil || s.stateTable != env["STATE_TABLE"] || s.handler.RepeatAfter != 24*time.Hour || s.handler.NotifyResolved {
+		t.Errorf("memory settings = %+v, %v", s, err)
+	}
+	env["STATE_TABLE"] = "arn:aws:dynamodb:us-east-1:123456789012:table/zuora-state"
+	if s, err := loadSettings(envOf(env)); err != nil || s.stateTable != env["STATE_TABLE"] {
+		t.Errorf("table ARN: %+v, %v", s, err)
 	}
 }
 
@@ -63,6 +77,12 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"ZUORA_ENTITY_IDS", "a\nb"},
 		{"BATCH_CONCURRENCY", "0"},
 		{"BATCH_CONCURRENCY", "many"},
+		{"STATE_TABLE", "a b"},
+		{"STATE_TABLE", "arn:aws:sns:us-east-1:123456789012:table/x"},
+		{"ALERT_REPEAT_AFTER", "1d"},
+		{"ALERT_REPEAT_AFTER", "5s"},
+		{"ALERT_REPEAT_AFTER", "24h"}, // without STATE_TABLE
+		{"NOTIFY_RESOLVED", "maybe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
@@ -64,5 +65,9 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	return handler.New(s.handler, handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Log: log})
+	deps := handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Log: log}
+	if s.stateTable != "" {
+		deps.Store = stateTable{api: dynamodb.NewFromConfig(awsCfg), name: s.stateTable}
+	}
+	return handler.New(s.handler, deps)
 }

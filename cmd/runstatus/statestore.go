@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/example/zuora-runstatus/handler"
+)
+
+// dynamoAPI is the DynamoDB calls the state table makes.
+type dynamoAPI interface {
+	dynamodb.QueryAPIClient
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// stateTable is handler.Store on the DynamoDB table STATE_TABLE names
+// (template.yaml declares it). Every meter version is one item of the
+// partition "meter", sorted by a zero-padded meterId and the version, so
+// one Query reads the whole watch list with its state, in meter order.
+//
+//	pk "meter", sk "00000000000000000123#0.0.1"
+//	meterId, version, watched: the watch list (SetWatched)
+//	status, statusCode, session, checkedAt, changedAt, alertStatus,
+//	alertSince, notifiedAt, pending, rev: the check state (Save)
+type stateTable struct {
+	api  dynamoAPI
+	name string
+}
+
+const (
+	meterPartition = "meter"
+	// batchGetMax is BatchGetItem's limit of keys per call.
+	batchGetMax = 100
+	// unprocessedTries bounds the rounds for keys BatchGetItem hands back
+	// unprocessed (it does so under throttling).
+	unprocessedTries = 5
+)
+
+func (t stateTable) key(m handler.Meter) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: meterPartition},
+		"sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d#%s", m.MeterID, m.Version)},
+	}
+}
+
+// States reads the given meter versions with BatchGetItem, a hundred keys
+// a call (one key is one call too: a single operation for every read keeps
+// the SDK code the function links small). Reads are strongly consistent: a
+// check decides on them.
+func (t stateTable) States(ctx context.Context, meters []handler.Meter) (map[handler.Meter]handler.MeterState, error) {
+	out := make(map[handler.Meter]handler.MeterState, len(meters))
+	for chunk := range chunks(meters, batchGetMax) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, m := range chunk {
+			keys[i] = t.key(m)
+		}
+		if err := t.batchGet(ctx, keys, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t stateTable) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[handler.Meter]handler.MeterState) error {
+	for try := 1; len(keys) > 0; try++ {
+		if try > unprocessedTries {
+			return fmt.Errorf("BatchGetItem left %d keys unprocessed after %d tries", len(keys), unprocessedTries)
+		}
+		res, err := t.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			t.name: {Keys: keys, ConsistentRead: aws.Bool(true)},
+		}})
+		if err != nil {
+			return err
+		}
+		for _, item := range res.Responses[t.name] {
+			s, err := decodeState(item)
+			if err != nil {
+				return err
+			}
+			out[s.Meter] = s
+		}
+		if keys = res.UnprocessedKeys[t.name].Keys; len(keys) == 0 {
+			return nil
+		}
+		select { // DynamoDB hands keys back under throttling: give it a moment
+		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// AllStates reads the meter partition in pages (1 MB each: thousands of
+// meter versions per call).
+func (t stateTable) AllStates(ctx context.Context) ([]handler.MeterState, error) {
+	var all []handler.MeterState
+	err := t.query(ctx, nil, false, func(s handler.MeterState) bool {
+		all = append(all, s)
+		return true
+	})
+	return all, err
+}
+
+// Watched reads watched meter versions after after, up to limit; one more
+// is read to tell whether another page follows.
+func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int) ([]handler.MeterState, *handler.Meter, error) {
+	var page []handler.MeterState
+	more := false
+	err := t.query(ctx, after, true, func(s handler.MeterState) bool {
+		if len(page) == limit {
+			more = true
+			return false
+		}
+		page = append(page, s)
+		return true
+	})
+	if err != nil || !more {
+		return page, nil, err
+	}
+	last := page[len(page)-1].Meter
+	return page, &last, nil
+}
+
+// query reads the meter partition in order, after the given meter version
+// (nil: from the start), optionally only watched ones, until each returns
+// false.
+func (t stateTable) query(ctx context.Context, after *handler.Meter, watchedOnly bool, each func(handler.MeterState) bool) error {
+	in := &dynamodb.QueryInput{
+		TableName:                 &t.name,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: meterPartition}},
+		ConsistentRead:            aws.Bool(true),
+	}
+	if after != nil {
+		in.ExclusiveStartKey = t.key(*after)
+	}
+	if watchedOnly {
+		in.FilterExpression = aws.String("watched = :true")
+		in.ExpressionAttributeValues[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	pages := dynamodb.NewQueryPaginator(t.api, in)
+	for pages.HasMorePages() {
+		res, err := pages.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range res.Items {
+			s, err := decodeState(item)
+			if err != nil {
+				return err
+			}
+			if !each(s) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Save writes the check state if the stored revision is still s.Rev.
+func (t stateTable) Save(ctx context.Context, s handler.MeterState) (int64, error) {
+	u := newUpdate()
+	u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)})
+	u.set("version", &types.AttributeValueMemberS{Value: s.Version})
+	for _, f := range checkStateFields(s) {
+		u.set(f.name, f.value)
+	}
+	u.set("rev", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev+1, 10)})
+	if s.Rev == 0 {
+		u.condition = "attribute_not_exists(#rev)"
+	} else {
+		u.condition = "#rev = :oldRev"
+		u.values[":oldRev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
+	}
+	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.key(s.Meter)))
+	var conflict *types.ConditionalCheckFailedException
+	if errors.As(err, &conflict) {
+		return 0, handler.ErrStateConflict
+	}
+	if err != nil {
+		return 0, err
+	}
+	return s.Rev + 1, nil
+}
+
+// SetWatched sets the watch flag and nothing else, so it never races a
+// check's Save. Removing a meter that has no item is a no-op.
+func (t stateTable) SetWatched(ctx context.Context, m handler.Meter, watched bool) error {
+	u := newUpdate()
+	u.set("watched", &types.AttributeValueMemberBOOL{Value: watched})
+	if watched {
+		u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(m.MeterID, 10)})
+		u.set("version", &types.AttributeValueMemberS{Value: m.Version})
+	} else {
+		u.condition = "attribute_exists(pk)"
+	}
+	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.key(m)))
+	var absent *types.ConditionalCheckFailedException
+	if errors.As(err, &absent) {
+		return nil
+	}
+	return err
+}
+
+// update builds an UpdateItem: every attribute goes through a name
+// placeholder (status and version are reserved words); a nil value removes
+// the attribute.
+type update struct {
+	sets, removes []string
+	names         map[string]string
+	values        map[string]types.AttributeValue
+	condition     string
+}
+
+func newUpdate() *update {
+	return &update{names: map[string]string{"#rev": "rev"}, values: map[string]types.AttributeValue{}}
+}
+
+func (u *update) set(name string, v types.AttributeValue) {
+	u.names["#"+name] = name
+	if v == nil {
+		u.removes = append(u.removes, "#"+name)
+		return
+	}
+	u.sets = append(u.sets, "#"+name+" = :"+name)
+	u.values[":"+name] = v
+}
+
+func (u *update) input(table string, key map[string]types.AttributeValue) *dynamodb.UpdateItemInput {
+	expr := "SET " + strings.Join(u.sets, ", ")
+	if len(u.removes) > 0 {
+		expr += " REMOVE " + strings.Join(u.removes, ", ")
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName: &table, Key: key, UpdateExpression: &expr,
+		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+	}
+	if u.condition != "" {
+		in.ConditionExpression = &u.condition
+	}
+	if !strings.Contains(expr+u.condition, "#rev") {
+		delete(u.names, "#rev") // DynamoDB refuses names an expression does not use
+	}
+	return in
+}
+
+func chunks[T any](s []T, n int) func(yield func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
