@@ -4,7 +4,7 @@ package main
 // same flags, under the same emulator, the three alternating: the bare floor
 // (testdata/floor, the smallest aws-lambda-go function) and the SDK floor
 // (testdata/sdkfloor: that plus the AWS SDK's default configuration and the
-// two clients the function needs). `make bench` builds them all, runs it,
+// clients the function builds). `make bench` builds them all, runs it,
 // and gets one Markdown table (report.go).
 
 import (
@@ -44,6 +44,7 @@ type benchRun struct {
 	starts, warm  int
 	batchWall     time.Duration // median of batchRuns
 	batchMost     int           // the most run-status calls in flight at once
+	memory        memoryFigures
 	took          time.Duration
 }
 
@@ -99,6 +100,10 @@ func (run *benchRun) measure(ctx context.Context, opts localstack.Options) (err 
 		fmt.Fprintf(os.Stderr, "bench %5.1fs: start %d of %d done\n", time.Since(started).Seconds(), round, run.starts)
 	}
 	if run.batchWall, run.batchMost, err = measureBatch(ctx, s, run.fn.path); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench %5.1fs: the memory: warm checks with and without it, %d watched meters\n", time.Since(started).Seconds(), watched)
+	if run.memory, err = measureMemory(ctx, s, run.fn.path); err != nil {
 		return err
 	}
 	run.took = time.Since(started)

@@ -35,8 +35,10 @@ type e2eResult struct {
 	Alert          *struct {
 		Published bool   `json:"published"`
 		MessageID string `json:"messageId"`
+		Event     string `json:"event"`
 	} `json:"alert"`
-	Error *struct{ Type, Message string } `json:"error"`
+	AlertOpenSince string                          `json:"alertOpenSince"`
+	Error          *struct{ Type, Message string } `json:"error"`
 }
 
 type e2eBatch struct {
@@ -54,31 +56,36 @@ type e2eHTTPError struct {
 }
 
 // e2eReply is what a sample event gets back: its checks as "meterId version
-// status", or "meterId version !errorType" for a failed batch item.
+// status", with " +event" for a message the check published or " open" for
+// an alert it found open, or "meterId version !errorType" for a failed batch
+// item; or, for the watch-list routes, the body.
 type e2eReply struct {
 	http    int  // the statusCode of an HTTP-shaped reply; 0 for a direct one
 	batch   bool // the batch shape
 	checks  []string
 	trackID string // the caller's track id, where it sets one
+	body    string // the exact body of a watch-list reply
 }
 
-// e2eWatched is what a scheduled event checks: WATCH_METERS.
-var e2eWatched = []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED", "104 2.0.0 COMPLETED"}
-
 // e2eEvents holds a row for every sample in events/ (env.json excepted),
-// sent in name order as `make run` sends them: meter 101 is RUNNING at the
-// first check and COMPLETED after; meter 103 answers 503 once.
+// sent in name order as `make run` sends them to one function with memory:
+// meter 102 is put on the watch list, then FAILED four times, which pages
+// once, then COMPLETED, which resolves; a scheduled event checks the watch
+// list and WATCH_METERS (101, 102, 104), 102 once. Meter 101 is RUNNING at
+// the first check and COMPLETED after; meter 103 answers 503 once.
 var e2eEvents = map[string]e2eReply{
-	"apigw-http.json":       {http: 200, checks: []string{"101 0.0.1 RUNNING"}},
-	"apigw-rest-proxy.json": {http: 200, checks: []string{"104 2.0.0 COMPLETED"}},
-	"apigw-rest.json":       {http: 200, checks: []string{"102 0.0.1 FAILED"}, trackID: "billing-close-2026-11-28"},
-	"batch.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED", "103 1.2.0 COMPLETED",
+	"apigw-http-watch.json":     {http: 200, body: `{"meterId":102,"version":"0.0.1","watched":true}`},
+	"apigw-http-watchlist.json": {http: 200, body: `{"meters":[{"meterId":102,"version":"0.0.1","watched":true}]}`},
+	"apigw-http.json":           {http: 200, checks: []string{"101 0.0.1 RUNNING"}},
+	"apigw-rest-proxy.json":     {http: 200, checks: []string{"104 2.0.0 COMPLETED"}},
+	"apigw-rest.json":           {http: 200, checks: []string{"102 0.0.1 FAILED +alert"}, trackID: "billing-close-2026-11-28"},
+	"batch.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED open", "103 1.2.0 COMPLETED",
 		"104 2.0.0 COMPLETED", "105 0.1.0 PAUSED", "106 0.0.1 UNKNOWN", "999 0.0.1 !MeterNotFound"}},
 	"direct.json":               {checks: []string{"104 2.0.0 COMPLETED"}, trackID: "billing-job-42"},
-	"eventbridge-custom.json":   {checks: []string{"102 0.0.1 FAILED"}},
-	"eventbridge-schedule.json": {batch: true, checks: e2eWatched},
+	"eventbridge-custom.json":   {checks: []string{"102 0.0.1 FAILED open"}},
+	"eventbridge-schedule.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED open", "104 2.0.0 COMPLETED"}},
 	"function-url.json":         {http: 200, checks: []string{"105 0.1.0 PAUSED"}, trackID: "ops-console-check-105"},
-	"scheduler.json":            {batch: true, checks: e2eWatched},
+	"scheduler.json":            {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 COMPLETED +resolved", "104 2.0.0 COMPLETED"}},
 	"stepfunctions.json":        {checks: []string{"103 1.2.0 COMPLETED"}},
 }
 
@@ -139,6 +146,12 @@ func e2eCheckReply(t *testing.T, name string, want e2eReply, r localstack.Reply)
 		}
 		body = []byte(h.Body)
 	}
+	if want.body != "" {
+		if string(body) != want.body {
+			t.Errorf("%s: body %s, want %s", name, body, want.body)
+		}
+		return nil
+	}
 	var got []string
 	for _, res := range e2eResults(t, name, body, want.batch) {
 		got = append(got, e2eCheckResult(t, name, res, want.trackID))
@@ -173,8 +186,7 @@ func e2eResults(t *testing.T, name string, body []byte, batch bool) []e2eResult 
 	return b.Results
 }
 
-// e2eCheckResult checks the fields every result has, and that exactly the
-// FAILED ones published an alert (ALERT_ON=FAILED, no STATE_TABLE).
+// e2eCheckResult checks the fields every result has and describes it.
 func e2eCheckResult(t *testing.T, name string, res e2eResult, trackID string) string {
 	t.Helper()
 	if res.Error != nil {
@@ -186,43 +198,46 @@ func e2eCheckResult(t *testing.T, name string, res e2eResult, trackID string) st
 	if _, err := time.Parse(time.RFC3339, res.CheckedAt); err != nil {
 		t.Errorf("%s: meter %d: checkedAt: %v", name, res.MeterID, err)
 	}
-	alerted := res.Alert != nil && res.Alert.Published && res.Alert.MessageID != ""
-	if alerted != (res.Status == "FAILED") || (res.Alert != nil && !alerted) {
+	desc := fmt.Sprintf("%d %s %s", res.MeterID, res.Version, res.Status)
+	switch {
+	case res.Alert != nil && (!res.Alert.Published || res.Alert.MessageID == ""):
 		t.Errorf("%s: meter %d %s: alert %+v", name, res.MeterID, res.Status, res.Alert)
+	case res.Alert != nil:
+		desc += " +" + res.Alert.Event
+	case res.AlertOpenSince != "":
+		desc += " open"
 	}
-	return fmt.Sprintf("%d %s %s", res.MeterID, res.Version, res.Status)
+	return desc
 }
 
-// e2eCheckAlerts checks what reached the topic: one alert per FAILED check
-// of the samples, each one a reply reported.
+// e2eCheckAlerts checks what reached the topic: meter 102's one alert and
+// its resolution, each one a reply reported.
 func e2eCheckAlerts(t *testing.T, s *localstack.Stack, published map[string]bool) {
 	t.Helper()
 	alerts, err := s.DrainAlerts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alerts) != 5 || len(published) != 5 {
-		t.Errorf("%d alerts on the topic, %d reported by the replies; want 5", len(alerts), len(published))
+	if len(alerts) != 2 || len(published) != 2 {
+		t.Fatalf("%d alerts on the topic, %d reported by the replies; want the alert and its resolution", len(alerts), len(published))
 	}
-	wantAttrs := map[string]localstack.AlertAttribute{
-		"meterId": {Type: "Number", Value: "102"}, "version": {Type: "String", Value: "0.0.1"},
-		"status": {Type: "String", Value: "FAILED"}, "statusCode": {Type: "Number", Value: "8"},
+	want := []struct{ subject, event, status, statusCode string }{
+		{"Zuora meter 102 version 0.0.1: FAILED", "alert", "FAILED", "8"},
+		{"Zuora meter 102 version 0.0.1: resolved (COMPLETED)", "resolved", "COMPLETED", "7"},
 	}
-	for _, a := range alerts {
-		if !published[a.MessageID] {
-			t.Errorf("alert %s was not reported by any reply", a.MessageID)
+	for i, a := range alerts {
+		w := want[i]
+		wantAttrs := map[string]localstack.AlertAttribute{
+			"meterId": {Type: "Number", Value: "102"}, "version": {Type: "String", Value: "0.0.1"}, "event": {Type: "String", Value: w.event},
+			"status": {Type: "String", Value: w.status}, "statusCode": {Type: "Number", Value: w.statusCode},
 		}
-		if a.Subject != "Zuora meter 102 version 0.0.1: FAILED" {
-			t.Errorf("subject %q", a.Subject)
-		}
-		for k, v := range wantAttrs {
-			if a.Attributes[k] != v {
-				t.Errorf("attribute %s = %+v, want %+v", k, a.Attributes[k], v)
-			}
+		if !published[a.MessageID] || a.Subject != w.subject || !maps.Equal(a.Attributes, wantAttrs) {
+			t.Errorf("message %d: %s %q %v (reported: %v), want %q %v", i, a.MessageID, a.Subject, a.Attributes, published[a.MessageID], w.subject, wantAttrs)
 		}
 		msg := e2eDecode[map[string]any](t, []byte(a.Message))
-		if _, has := msg["alert"]; has || msg["meterId"] != 102.0 || msg["status"] != "FAILED" || msg["zuoraRequestId"] == "" {
-			t.Errorf("message %s, want the result without alert", a.Message)
+		_, resolves := msg["resolves"].(map[string]any)
+		if _, has := msg["alert"]; has || msg["meterId"] != 102.0 || msg["status"] != w.status || msg["zuoraRequestId"] == "" || resolves != (w.event == "resolved") {
+			t.Errorf("message %s, want the result without alert (and what it resolves)", a.Message)
 		}
 	}
 }
@@ -386,7 +401,9 @@ func TestWarmInvocationEndToEnd(t *testing.T) {
 // and the same observation retried (same trackId) is delivered once.
 func TestFIFOAlertsEndToEnd(t *testing.T) {
 	s := localstack.ForTest(t, nil)
-	e2eMust(t, s.Restart(t.Context(), map[string]string{"ALERT_TOPIC_ARN": s.FIFOTopicARN}))
+	// Without memory, every FAILED check alerts: the deduplication id is
+	// what keeps a retry from paging twice.
+	e2eMust(t, s.Restart(t.Context(), map[string]string{"ALERT_TOPIC_ARN": s.FIFOTopicARN, "STATE_TABLE": ""}))
 	for _, track := range []string{"sfn-exec-1", "sfn-exec-1", "sfn-exec-2"} {
 		if r := e2eInvoke(t, s, `{"meterId": 102, "version": "0.0.1", "trackId": "`+track+`"}`); r.Failed() {
 			t.Fatalf("%s: %s", r.ErrorType, r.ErrorMessage)

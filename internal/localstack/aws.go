@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -14,9 +18,10 @@ import (
 )
 
 type clients struct {
-	secrets *secretsmanager.Client
-	sns     *sns.Client
-	sqs     *sqs.Client
+	secrets  *secretsmanager.Client
+	sns      *sns.Client
+	sqs      *sqs.Client
+	dynamodb *dynamodb.Client
 }
 
 // newClients builds the clients from an explicit aws.Config, never
@@ -28,11 +33,15 @@ func newClients(endpoint string) clients {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint),
 	}
-	return clients{secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)}
+	return clients{secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)}
 }
 
-// createResources creates the secret, both topics and a queue on each.
+// createResources creates the secret, the state table, both topics and a
+// queue on each.
 func (s *Stack) createResources(ctx context.Context) error {
+	if err := s.createStateTable(ctx); err != nil {
+		return err
+	}
 	if _, err := s.aws.secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(SecretName),
 		SecretString: aws.String(DefaultSecretString),
@@ -164,4 +173,61 @@ func parseAlert(m sqstypes.Message) (Alert, error) {
 	env.MessageGroupID = m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)]
 	env.MessageDeduplicationID = m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]
 	return env.Alert, nil
+}
+
+// AWSCall is one request moto received, as its recorder saw it.
+type AWSCall struct {
+	Target string // X-Amz-Target, e.g. DynamoDB_20120810.Query; empty for query-protocol services
+}
+
+// RecordAWSCalls has moto record the requests it receives from now on, and
+// returns a function that stops recording and returns them: the count of
+// what the function really asked AWS for, not what its code seems to ask.
+func (s *Stack) RecordAWSCalls(ctx context.Context) (stop func(context.Context) ([]AWSCall, error), err error) {
+	for _, op := range []string{"reset-recording", "start-recording"} {
+		if _, err := s.motoAPI(ctx, http.MethodPost, op); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context) ([]AWSCall, error) {
+		if _, err := s.motoAPI(ctx, http.MethodPost, "stop-recording"); err != nil {
+			return nil, err
+		}
+		body, err := s.motoAPI(ctx, http.MethodGet, "download-recording")
+		var calls []AWSCall
+		for line := range strings.Lines(string(body)) {
+			var rec struct{ Headers map[string]string }
+			if err == nil {
+				err = json.Unmarshal([]byte(line), &rec)
+			}
+			calls = append(calls, AWSCall{Target: headerValue(rec.Headers, "X-Amz-Target")})
+		}
+		return calls, err
+	}, nil
+}
+
+func (s *Stack) motoAPI(ctx context.Context, method, op string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.MotoURL+"/moto-api/recorder/"+op, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("moto recorder %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("moto recorder %s: %s", op, resp.Status)
+	}
+	return body, err
+}
+
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }

@@ -48,7 +48,8 @@ func ForTest(t testing.TB, env map[string]string) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{Bootstrap: bootstrap, RIE: tt.rie, Moto: tt.moto, Env: env, LogDir: dir})
+	s, err := Start(ctx, Options{Bootstrap: bootstrap, RIE: tt.rie, Moto: tt.moto, Env: env, LogDir: dir,
+		Template: filepath.Join(tt.root, "template.yaml")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +65,7 @@ func ForTest(t testing.TB, env map[string]string) *Stack {
 }
 
 type tools struct {
+	root      string // the module's
 	rie, moto string
 	bootstrap []byte // the function, built once and kept in memory, not in a directory nothing would remove
 	missing   string // why the tests cannot run here
@@ -81,6 +83,7 @@ var testTools = sync.OnceValue(func() (tt tools) {
 		return tt
 	}
 	root := filepath.Dir(gomod)
+	tt.root = root
 	var missing []string
 	tt.rie = cmp.Or(os.Getenv("RIE_BIN"), filepath.Join(root, "bin", "aws-lambda-rie"))
 	if _, err := os.Stat(tt.rie); err != nil {

@@ -55,6 +55,10 @@ func (s *Stack) Invoke(ctx context.Context, payload []byte) (Reply, error) {
 	s.mu.Lock()
 	url := s.invokeURL
 	s.mu.Unlock()
+	return invoke(ctx, url, payload)
+}
+
+func invoke(ctx context.Context, url string, payload []byte) (Reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
 		return Reply{}, err

@@ -52,6 +52,7 @@ type Options struct {
 	Bootstrap string // the function, built with CGO_ENABLED=0 -tags lambda.norpc
 	RIE       string // aws-lambda-rie
 	Moto      string // default "moto_server"
+	Template  string // the SAM template whose DynamoDB table the stack creates; default "template.yaml"
 	// Env is laid over the default function environment; an empty value
 	// removes the variable.
 	Env map[string]string
@@ -81,6 +82,7 @@ type Stack struct {
 	mu        sync.Mutex // guards the fields below
 	rie       *proc
 	invokeURL string
+	others    []*Function // AddFunction's
 	closed    bool
 }
 
@@ -109,6 +111,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 // bootstrap's directory.
 func (s *Stack) resolvePaths() error {
 	s.opts.Moto = cmp.Or(s.opts.Moto, "moto_server")
+	s.opts.Template = cmp.Or(s.opts.Template, "template.yaml")
 	bootstrap, err := filepath.Abs(s.opts.Bootstrap)
 	if err == nil {
 		_, err = os.Stat(bootstrap)
@@ -135,7 +138,8 @@ func (s *Stack) start(ctx context.Context) error {
 	// moto is a tool, not the code under test: it keeps this process's
 	// environment, which pyenv shims and virtualenvs need to find Python.
 	moto, err := startProc("moto", s.opts.Moto, []string{"-H", "127.0.0.1", "-p", "0"},
-		os.Environ(), "", filepath.Join(s.LogDir, "moto.log"))
+		append(os.Environ(), "MOTO_RECORDER_FILEPATH="+filepath.Join(s.LogDir, "moto-recording.jsonl")),
+		"", filepath.Join(s.LogDir, "moto.log"))
 	if err != nil {
 		return err
 	}
@@ -176,6 +180,7 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 		"ALERT_TOPIC_ARN": s.TopicARN,
 		"ALERT_ON":        "FAILED",
 		"WATCH_METERS":    "101:0.0.1,102:0.0.1,104:2.0.0",
+		"STATE_TABLE":     StateTableName,
 
 		"AWS_ENDPOINT_URL":      s.MotoURL,
 		"AWS_REGION":            Region,
@@ -201,11 +206,26 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 	return list
 }
 
-// startFunction starts an RIE for the bootstrap, which the RIE starts at the
+// startFunction starts the Stack's own container.
+func (s *Stack) startFunction(ctx context.Context, env map[string]string) error {
+	s.mu.Lock()
+	bootstrap := s.opts.Bootstrap
+	s.mu.Unlock()
+	p, url, err := s.launch(ctx, bootstrap, env, "function.log")
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.rie, s.invokeURL = p, url
+	s.mu.Unlock()
+	return nil
+}
+
+// launch starts an RIE for the bootstrap, which the RIE starts at the
 // first invocation: an init failure shows in the first Reply. Both RIE
 // addresses are explicit, or its default runtime API port (9001) would
-// collide between stacks side by side.
-func (s *Stack) startFunction(ctx context.Context, env map[string]string) error {
+// collide between containers side by side.
+func (s *Stack) launch(ctx context.Context, bootstrap string, env map[string]string, logName string) (*proc, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	var err error
@@ -213,23 +233,23 @@ func (s *Stack) startFunction(ctx context.Context, env map[string]string) error 
 		invokeAddr, err1 := freeAddr()
 		apiAddr, err2 := freeAddr()
 		if err := errors.Join(err1, err2); err != nil {
-			return err
+			return nil, "", err
 		}
 		var p *proc
 		if p, err = startProc("aws-lambda-rie", s.opts.RIE, []string{"--runtime-interface-emulator-address", invokeAddr,
-			"--runtime-api-address", apiAddr, s.opts.Bootstrap}, s.functionEnv(env),
-			filepath.Dir(s.opts.Bootstrap), filepath.Join(s.LogDir, "function.log")); err != nil {
-			return err
+			"--runtime-api-address", apiAddr, bootstrap}, s.functionEnv(env),
+			filepath.Dir(bootstrap), filepath.Join(s.LogDir, logName)); err != nil {
+			return nil, "", err
 		}
-		s.mu.Lock()
-		s.rie, s.invokeURL = p, "http://"+invokeAddr+"/2015-03-31/functions/function/invocations"
-		s.mu.Unlock()
-		if err = p.waitFor(ctx, "listener", func() bool { return dialable(invokeAddr) }); !errors.Is(err, errExited) {
-			return err
+		if err = p.waitFor(ctx, "listener", func() bool { return dialable(invokeAddr) }); err == nil {
+			return p, "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", nil
 		}
 		p.stop()
+		if !errors.Is(err, errExited) {
+			break
+		}
 	}
-	return err
+	return nil, "", err
 }
 
 // Restart stops the RIE and starts another, for a cold start with env laid
@@ -269,11 +289,14 @@ func (s *Stack) RestartWith(ctx context.Context, bootstrap string, env map[strin
 // directory if Start made it. It may be called more than once.
 func (s *Stack) Close() error {
 	s.mu.Lock()
-	rie, closed := s.rie, s.closed
+	rie, others, closed := s.rie, s.others, s.closed
 	s.closed = true
 	s.mu.Unlock()
 	if closed {
 		return nil
+	}
+	for _, f := range others {
+		f.rie.stop()
 	}
 	rie.stop() // on SIGTERM the RIE kills the bootstrap itself
 	s.moto.stop()

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/localstack"
+)
+
+// newTestStateTable is the local stack's state table, as the template
+// declares it, in moto.
+func newTestStateTable(t *testing.T) stateTable {
+	s := localstack.ForTest(t, nil)
+	return stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(aws.Config{
+		Region: localstack.Region, BaseEndpoint: aws.String(s.MotoURL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})}
+}
+
+// The state table against DynamoDB as moto serves it, with the table the
+// template declares: what the handler's in-memory Store in its tests
+// assumes of the real one.
+func TestStateTable(t *testing.T) {
+	table, ctx := newTestStateTable(t), t.Context()
+	m := handler.Meter{MeterID: 7, Version: "0.0.1"}
+	at := time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
+
+	// Save is conditional on the revision, and keeps the watch flag.
+	e2eMust(t, table.SetWatched(ctx, m, true))
+	state := handler.MeterState{Meter: m, Status: "FAILED", StatusCode: 8, CheckedAt: at, ChangedAt: at, AlertStatus: "FAILED", AlertSince: at,
+		Pending: &handler.PendingAlert{Event: handler.EventAlert, ID: "t1", LeaseUntil: at.Add(time.Minute), Result: handler.Result{MeterID: 7, Status: "FAILED"}}}
+	rev, err := table.Save(ctx, state)
+	if err != nil || rev != 1 {
+		t.Fatalf("first Save: %d, %v", rev, err)
+	}
+	if _, err := table.Save(ctx, state); !errors.Is(err, handler.ErrStateConflict) {
+		t.Errorf("a Save of a stale revision: %v, want ErrStateConflict", err)
+	}
+	state.Rev, state.Pending = rev, nil
+	if rev, err = table.Save(ctx, state); err != nil || rev != 2 {
+		t.Fatalf("second Save: %d, %v", rev, err)
+	}
+	got, err := table.States(ctx, []handler.Meter{m, {MeterID: 8, Version: "x"}})
+	state.Rev, state.Watched = 2, true
+	if err != nil || len(got) != 1 || got[m] != state {
+		t.Errorf("States = %+v, %v\nwant %+v", got, err, state)
+	}
+
+	// Unwatching keeps the memory; unwatching what was never there is fine.
+	e2eMust(t, table.SetWatched(ctx, m, false))
+	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 9, Version: "0.0.1"}, false))
+	if got, err := table.States(ctx, []handler.Meter{m}); err != nil || got[m].Watched || got[m].Rev != 2 {
+		t.Errorf("after unwatching: %+v, %v", got[m], err)
+	}
+	if all, err := table.AllStates(ctx); err != nil || len(all) != 1 {
+		t.Errorf("AllStates = %+v, %v; want meter 7 alone", all, err)
+	}
+}
+
+// Reads in hundreds, and the watch list in pages, in meter order.
+func TestStateTablePages(t *testing.T) {
+	table, ctx := newTestStateTable(t), t.Context()
+	var meters []handler.Meter
+	for i := range 250 {
+		m := handler.Meter{MeterID: int64(1000 - i), Version: "1.0." + fmt.Sprint(i%3)}
+		meters = append(meters, m)
+		if i%5 != 0 { // every fifth is checked, not watched
+			e2eMust(t, table.SetWatched(ctx, m, true))
+			continue
+		}
+		if _, err := table.Save(ctx, handler.MeterState{Meter: m, Status: "COMPLETED", StatusCode: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := table.States(ctx, meters); err != nil || len(got) != 250 {
+		t.Errorf("States of 250: %d, %v", len(got), err)
+	}
+	var page []handler.MeterState
+	var after *handler.Meter
+	seen := 0
+	for {
+		var err error
+		page, after, err = table.Watched(ctx, after, 64)
+		e2eMust(t, err)
+		for i, st := range page {
+			if !st.Watched || i > 0 && page[i-1].MeterID >= st.MeterID {
+				t.Fatalf("page out of order or unwatched: %+v", page)
+			}
+		}
+		if seen += len(page); after == nil {
+			break
+		}
+	}
+	if seen != 200 {
+		t.Errorf("the watch list had %d meters over its pages, want 200", seen)
+	}
+}
