@@ -17,6 +17,23 @@ const (
 	DefaultBaseDelay      = 100 * time.Millisecond
 	DefaultMaxDelay       = 2 * time.Second
 	DefaultAttemptTimeout = 30 * time.Second
+
+	// The breaker's thresholds sit above what one check and one retry of it
+	// by its caller (a state machine's Retry, an HTTP client's) can fail
+	// with at the default MaxAttempts, so those two make all their attempts
+	// and the third failing check in a row is refused. A batch, with its
+	// calls in flight together, passes them in its first round.
+	DefaultBreakerFailures = 7 // two checks of 3 attempts, plus one
+	// Only a 429 after a wait counts, and the first check's first attempt
+	// had no 429 to wait for.
+	DefaultBreakerThrottles = 6 // two checks of 3 attempts less that one, plus one
+	// DefaultBreakerCooldown: long enough that a failing batch stops
+	// calling and a warm container probes a few times a minute at most;
+	// short enough that a caller's retry a few seconds later finds Zuora
+	// back. MaxBreakerCooldown bounds it so the next scheduled invocation
+	// is served normally.
+	DefaultBreakerCooldown = 10 * time.Second
+	MaxBreakerCooldown     = 30 * time.Second
 )
 
 // Config configures a Client. Only BaseURL and Tokens are required.
@@ -39,10 +56,25 @@ type Config struct {
 	// AttemptTimeout bounds one HTTP attempt (the context's deadline always
 	// bounds the whole call); 0 means DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
+	// BreakerFailures is how many consecutive failures that say Zuora is
+	// down (5xx, network failures, attempt timeouts, bodies not in its
+	// documented shape) open the circuit breaker; 0 means
+	// DefaultBreakerFailures. Every attempt counts, a call's retries too.
+	BreakerFailures int
+	// BreakerThrottles is how many consecutive 429s that persist after the
+	// Client waited what Zuora asked open the breaker; 0 means
+	// DefaultBreakerThrottles.
+	BreakerThrottles int
+	// BreakerCooldown is how long the open breaker fails every call at
+	// once, before one call probes Zuora again; 0 means
+	// DefaultBreakerCooldown. At most MaxBreakerCooldown.
+	BreakerCooldown time.Duration
 }
 
 // Client asks Zuora for the run status of meter versions. It is safe for
-// concurrent use; build one and reuse it, so connections and tokens are too.
+// concurrent use; build one and reuse it, so connections and tokens are too,
+// and so are its gate and breaker: what one call learns of Zuora's limits
+// and health holds back all of them.
 type Client struct {
 	base           string
 	tokens         TokenSource
@@ -51,6 +83,7 @@ type Client struct {
 	baseDelay      time.Duration
 	maxDelay       time.Duration
 	attemptTimeout time.Duration
+	limits         *limiter // the gate and the breaker
 
 	// Seams for tests: the backoff's random draw and the wait itself.
 	jitter func(limit time.Duration) time.Duration
@@ -67,9 +100,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Tokens == nil {
 		return nil, invalidArgument("a TokenSource is required")
 	}
-	if cfg.MaxAttempts < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 || cfg.AttemptTimeout < 0 {
-		return nil, invalidArgument("MaxAttempts, BaseDelay, MaxDelay and AttemptTimeout must not be negative")
+	if cfg.MaxAttempts < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 || cfg.AttemptTimeout < 0 ||
+		cfg.BreakerFailures < 0 || cfg.BreakerThrottles < 0 || cfg.BreakerCooldown < 0 {
+		return nil, invalidArgument("no Config number may be negative")
 	}
+	if cfg.BreakerCooldown > MaxBreakerCooldown {
+		return nil, invalidArgument("BreakerCooldown %v is longer than %v", cfg.BreakerCooldown, MaxBreakerCooldown)
+	}
+	limits := newLimiter(orDefault(cfg.BreakerFailures, DefaultBreakerFailures),
+		orDefault(cfg.BreakerThrottles, DefaultBreakerThrottles), orDefault(cfg.BreakerCooldown, DefaultBreakerCooldown))
 	c := &Client{
 		base:           base,
 		tokens:         cfg.Tokens,
@@ -77,6 +116,7 @@ func New(cfg Config) (*Client, error) {
 		baseDelay:      orDefault(cfg.BaseDelay, DefaultBaseDelay),
 		maxDelay:       orDefault(cfg.MaxDelay, DefaultMaxDelay),
 		attemptTimeout: orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout),
+		limits:         limits,
 		jitter:         fullJitter,
 		sleep:          sleepCtx,
 	}
@@ -109,8 +149,17 @@ func orDefault[T comparable](v, def T) T {
 // It retries 429, 5xx, timeouts and network failures with jittered backoff
 // (waiting at least what Retry-After says), and a 401 once with a fresh token,
 // all within MaxAttempts and never past ctx's deadline: when the next wait
-// would end after it, the call stops at once with the last error. Every error
-// is an *Error whose Class is one of the Err* values.
+// would end after it, the call stops at once with the last error.
+//
+// Before each attempt it passes the Client's gate and breaker, shared by all
+// its calls. After a 429 every call waits out its Retry-After (or
+// RateLimit-Reset), then one goes first and the others wait for its answer;
+// when RateLimit-Remaining is down to the calls in flight, calls wait for the
+// window to reset. A call whose deadline comes before the gate opens fails at
+// once with ErrThrottled and a RetryAfter, sending nothing. While the breaker
+// is open, calls fail at once with the class of the failure that opened it,
+// Attempts 0 and RetryAfter until a probe may go. Every error is an *Error
+// whose Class is one of the Err* values.
 func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) {
 	start := time.Now()
 	if err := ValidateRequest(req); err != nil {
@@ -120,17 +169,27 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 		url.PathEscape(req.Version) + "/runStatus"
 	var r retryState
 	for {
-		token, err := c.token(ctx, &r)
+		// The gate and the breaker come before the token: a call they stop
+		// must not ask Zuora's token endpoint for one either.
+		t, err := c.enter(ctx, &r)
 		if err != nil {
 			return RunStatus{}, err
 		}
+		token, err := c.token(ctx, &r)
+		if err != nil {
+			c.limits.done(t, outcome{})
+			return RunStatus{}, err
+		}
 		r.attempts++
-		rs, fail := c.attempt(ctx, endpoint, token, req)
+		rs, fail, q := c.attempt(ctx, endpoint, token, req)
+		if fail != nil {
+			fail.err.Attempts = r.attempts
+		}
+		c.limits.done(t, newOutcome(fail, q))
 		if fail == nil {
 			rs.Attempts, rs.Latency = r.attempts, time.Since(start)
 			return rs, nil
 		}
-		fail.err.Attempts = r.attempts
 		r.last = fail.err
 		if fail.unauthorized && !r.reauthed && r.attempts < c.maxAttempts {
 			// Zuora's guidance: on 401 get a new token and retry once, at once.
@@ -173,11 +232,15 @@ func (c *Client) token(ctx context.Context, r *retryState) (string, error) {
 }
 
 // wait sleeps before the next attempt, or returns the error the call ends
-// with: the failure is final, the attempts are used up, or the wait would end
-// past the deadline (or absurdly late), so no attempt could follow.
+// with: the failure is final, the attempts are used up, the breaker is open,
+// or the wait would end past the deadline (or absurdly late), so no attempt
+// could follow.
 func (c *Client) wait(ctx context.Context, f *failure, r *retryState) error {
 	if !f.retry || r.attempts >= c.maxAttempts {
 		return c.final(f.err, r.waits)
+	}
+	if refusal := c.limits.refusal(); refusal != nil {
+		return refused(f.err, refusal) // no backoff only to be refused after it
 	}
 	d := c.nextWait(r.waits, f.err.RetryAfter)
 	if d > maxServerWait || !fitsBefore(ctx, d) {
@@ -261,23 +324,26 @@ type failure struct {
 	err          *Error
 	retry        bool // 429, 5xx, timeout or network failure
 	unauthorized bool // 401: worth one retry with a fresh token
+	callerEnded  bool // the caller's context ended: it says nothing about Zuora
 }
 
-// attempt makes one HTTP request, bounded by AttemptTimeout.
-func (c *Client) attempt(ctx context.Context, endpoint, token string, req Request) (RunStatus, *failure) {
+// attempt makes one HTTP request, bounded by AttemptTimeout. It also returns
+// the rate-limit window the answer reported.
+func (c *Client) attempt(ctx context.Context, endpoint, token string, req Request) (RunStatus, *failure, quota) {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(actx, http.MethodGet, endpoint, nil)
 	if err != nil {
-		return RunStatus{}, &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}
+		return RunStatus{}, &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}, quota{}
 	}
 	setHeaders(hreq.Header, token, req)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return RunStatus{}, transportFailure(ctx, err, 0, "")
+		return RunStatus{}, transportFailure(ctx, err, 0, ""), quota{}
 	}
 	defer resp.Body.Close()
-	return readAnswer(ctx, resp)
+	rs, fail := readAnswer(ctx, resp)
+	return rs, fail, readQuota(resp.Header)
 }
 
 func setHeaders(h http.Header, token string, req Request) {
@@ -374,7 +440,7 @@ func transportFailure(ctx context.Context, err error, status int, requestID stri
 	if cerr := ctx.Err(); cerr != nil {
 		e.Timeout = errors.Is(cerr, context.DeadlineExceeded)
 		e.Message = "the call ended before Zuora answered"
-		return &failure{err: e} // nothing more to try
+		return &failure{err: e, callerEnded: true} // nothing more to try
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {

@@ -451,6 +451,10 @@ func TestNewConfig(t *testing.T) {
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BaseDelay: -1},
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, AttemptTimeout: -1},
 		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BaseDelay: time.Second, MaxDelay: time.Millisecond},
+		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BreakerFailures: -1},
+		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BreakerThrottles: -1},
+		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BreakerCooldown: -time.Second},
+		{BaseURL: "https://rest.zuora.com", Tokens: tokens, BreakerCooldown: 31 * time.Second},
 	}
 	for i, cfg := range bad {
 		if _, err := New(cfg); !errors.Is(err, ErrInvalidArgument) {
@@ -465,6 +469,17 @@ func TestNewConfig(t *testing.T) {
 	if c.base != "https://rest.zuora.com" || c.maxAttempts != 3 || c.baseDelay != DefaultBaseDelay ||
 		c.maxDelay != DefaultMaxDelay || c.attemptTimeout != DefaultAttemptTimeout || c.http.Transport != sharedHTTPClient().Transport {
 		t.Errorf("defaults not applied: %+v", c)
+	}
+	if b := c.limits.breaker; b.failures != DefaultBreakerFailures || b.throttles != DefaultBreakerThrottles ||
+		b.cooldown != DefaultBreakerCooldown || b.cooldown > MaxBreakerCooldown {
+		t.Errorf("breaker defaults not applied: %+v", b)
+	}
+	c, err = New(Config{BaseURL: "https://rest.zuora.com", Tokens: tokens, BreakerFailures: 2, BreakerThrottles: 1, BreakerCooldown: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.limits.breaker; b.failures != 2 || b.throttles != 1 || b.cooldown != 30*time.Second {
+		t.Errorf("breaker config not applied: %+v", b)
 	}
 }
 

@@ -28,15 +28,19 @@ var (
 // Error is what the Client returns for a failed call: a class (one of the Err*
 // values above) and whatever Zuora said about it.
 type Error struct {
-	Class      error         // one of ErrInvalidArgument, ErrNotFound, ErrAuthFailed, ErrThrottled, ErrUnavailable, ErrCredentials
-	HTTPStatus int           // 0 when no response arrived
-	Code       string        // Zuora's error code, e.g. "70002103"
-	Message    string        // Zuora's (or this package's) message
-	RequestID  string        // Zuora-Request-Id of the last response
-	RetryAfter time.Duration // the server's hint on 429/503, 0 if none; a final ErrThrottled without a hint carries the next backoff instead
-	Timeout    bool          // the call ran out of time (deadline or transport timeout)
-	Attempts   int           // HTTP attempts made
-	Err        error         // the underlying cause, if any
+	Class      error  // one of ErrInvalidArgument, ErrNotFound, ErrAuthFailed, ErrThrottled, ErrUnavailable, ErrCredentials
+	HTTPStatus int    // 0 when no response arrived
+	Code       string // Zuora's error code, e.g. "70002103"
+	Message    string // Zuora's (or this package's) message
+	RequestID  string // Zuora-Request-Id of the last response
+	// RetryAfter says when to come back: the server's hint on 429/503, 0 if
+	// none (a final ErrThrottled without a hint carries the next backoff
+	// instead); for a call the Client's gate or breaker stopped, the time
+	// until they would let it through.
+	RetryAfter time.Duration
+	Timeout    bool  // the call ran out of time (deadline or transport timeout)
+	Attempts   int   // HTTP attempts made
+	Err        error // the underlying cause, if any
 }
 
 func (e *Error) Error() string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,9 +20,20 @@ func newSim(t testing.TB) *zuoratest.Server {
 	return zuoratest.NewTestServer(t, zuoratest.Config{Tokens: []string{testToken}})
 }
 
+// skipClock is the real clock plus an offset that a test moves forward, so
+// the Client's limiter sees time pass that nobody waited for (a cool-down,
+// a recorded backoff).
+type skipClock struct{ offset atomic.Int64 }
+
+func (k *skipClock) now() time.Time       { return time.Now().Add(time.Duration(k.offset.Load())) }
+func (k *skipClock) skip(d time.Duration) { k.offset.Add(int64(d)) }
+
 // waitRecorder replaces the Client's sleep: it records each wait and returns
-// at once, so retry tests take no wall time.
+// at once, so retry tests take no wall time. The wait passes on its clock,
+// which is the Client's limiter's: the pause a 429 set is over once the
+// backoff that honours it has been recorded.
 type waitRecorder struct {
+	clock skipClock
 	mu    sync.Mutex
 	waits []time.Duration
 }
@@ -30,6 +42,7 @@ func (r *waitRecorder) sleep(ctx context.Context, d time.Duration) error {
 	r.mu.Lock()
 	r.waits = append(r.waits, d)
 	r.mu.Unlock()
+	r.clock.skip(d)
 	return ctx.Err()
 }
 
@@ -62,6 +75,7 @@ func newTestClient(t testing.TB, baseURL string, tokens TokenSource, mods ...fun
 	}
 	rec := &waitRecorder{}
 	c.sleep = rec.sleep
+	c.limits.now = rec.clock.now
 	return c, rec
 }
 

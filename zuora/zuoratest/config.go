@@ -13,13 +13,32 @@ import (
 //
 //	{"clients":[{"clientId":"local-client","clientSecret":"local-secret"}],
 //	 "tokens":["local-static-token"], "tokenTTL":"1h", "latency":"0s",
-//	 "meters":[{"meterId":101,"version":"0.0.1","steps":[{"status":5},{"status":7}]}]}
+//	 "meters":[{"meterId":101,"version":"0.0.1","steps":[{"status":5},{"status":7}]}],
+//	 "rateLimit":{"limit":100,"window":"1s"}, "outage":{"status":429,"retryAfter":"1"}}
 type Config struct {
 	Clients  []ClientConfig `json:"clients,omitempty"`
 	Tokens   []string       `json:"tokens,omitempty"`
 	TokenTTL string         `json:"tokenTTL,omitempty"` // Go duration; empty keeps the default
 	Latency  string         `json:"latency,omitempty"`  // Go duration
 	Meters   []Meter        `json:"meters,omitempty"`
+	// RateLimit, when set, enforces a tenant-wide limit (SetRateLimit).
+	RateLimit *RateLimitConfig `json:"rateLimit,omitempty"`
+	// Outage, when set, answers every run status call with one status
+	// (SetOutage), so a separate process can start throttled or down.
+	Outage *OutageConfig `json:"outage,omitempty"`
+}
+
+// RateLimitConfig is a tenant-wide limit: Limit calls per Window.
+type RateLimitConfig struct {
+	Limit  int    `json:"limit"`
+	Window string `json:"window"` // Go duration, e.g. "1s"
+}
+
+// OutageConfig is the answer to every run status call: Status (429 or a
+// 5xx) with an optional Retry-After.
+type OutageConfig struct {
+	Status     int    `json:"status"`
+	RetryAfter string `json:"retryAfter,omitempty"`
 }
 
 // ClientConfig is an OAuth client the simulator accepts.
@@ -55,21 +74,63 @@ func (m Meter) validate() error {
 	return nil
 }
 
-// Apply adds the clients, tokens and meters of c and sets its TTL and latency.
-// It checks everything before changing anything.
+// Apply adds the clients, tokens and meters of c and sets its TTL, latency,
+// rate limit and outage. It checks everything before changing anything.
 func (s *Server) Apply(c Config) error {
-	var ttl, latency time.Duration
-	var err error
+	ttl, latency, window, err := c.durations()
+	if err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+
+	if ttl > 0 {
+		s.SetTokenTTL(ttl)
+	}
+	if c.Latency != "" {
+		s.SetLatency(latency)
+	}
+	if c.RateLimit != nil {
+		s.SetRateLimit(c.RateLimit.Limit, window)
+	}
+	if c.Outage != nil {
+		s.SetOutage(c.Outage.Status, c.Outage.RetryAfter)
+	}
+	for _, cl := range c.Clients {
+		s.AddClient(cl.ClientID, cl.ClientSecret)
+	}
+	for _, t := range c.Tokens {
+		s.AddToken(t)
+	}
+	for _, m := range c.Meters {
+		s.SetMeter(m.MeterID, m.Version, m.Steps...)
+	}
+	return nil
+}
+
+// durations parses the Go durations of c.
+func (c Config) durations() (ttl, latency, window time.Duration, err error) {
 	if c.TokenTTL != "" {
 		if ttl, err = time.ParseDuration(c.TokenTTL); err != nil || ttl <= 0 {
-			return fmt.Errorf("tokenTTL %q is not a positive duration", c.TokenTTL)
+			return 0, 0, 0, fmt.Errorf("tokenTTL %q is not a positive duration", c.TokenTTL)
 		}
 	}
 	if c.Latency != "" {
 		if latency, err = time.ParseDuration(c.Latency); err != nil || latency < 0 {
-			return fmt.Errorf("latency %q is not a duration", c.Latency)
+			return 0, 0, 0, fmt.Errorf("latency %q is not a duration", c.Latency)
 		}
 	}
+	if c.RateLimit != nil {
+		if window, err = time.ParseDuration(c.RateLimit.Window); err != nil || window <= 0 {
+			return 0, 0, 0, fmt.Errorf("rateLimit window %q is not a positive duration", c.RateLimit.Window)
+		}
+	}
+	return ttl, latency, window, nil
+}
+
+// check validates what c adds, other than durations.
+func (c Config) check() error {
 	for _, cl := range c.Clients {
 		if cl.ClientID == "" || cl.ClientSecret == "" {
 			return errors.New("a client needs clientId and clientSecret")
@@ -80,21 +141,11 @@ func (s *Server) Apply(c Config) error {
 			return err
 		}
 	}
-
-	if ttl > 0 {
-		s.SetTokenTTL(ttl)
+	if c.RateLimit != nil && c.RateLimit.Limit <= 0 {
+		return fmt.Errorf("rateLimit limit %d must be positive", c.RateLimit.Limit)
 	}
-	if c.Latency != "" {
-		s.SetLatency(latency)
-	}
-	for _, cl := range c.Clients {
-		s.AddClient(cl.ClientID, cl.ClientSecret)
-	}
-	for _, t := range c.Tokens {
-		s.AddToken(t)
-	}
-	for _, m := range c.Meters {
-		s.SetMeter(m.MeterID, m.Version, m.Steps...)
+	if c.Outage != nil {
+		return checkOutageStatus(c.Outage.Status)
 	}
 	return nil
 }

@@ -58,8 +58,16 @@ func (s *Server) serveRunStatus(w http.ResponseWriter, r *http.Request, path str
 		writeUnauthorized(w, r)
 		return
 	}
+	// The tenant is known: the call counts against its limit, and an outage
+	// or the exceeded limit answers instead of the meter's script.
+	u, imposed := s.countCall()
+	if imposed != nil {
+		s.writeStep(w, r, *imposed, 0, u)
+		return
+	}
 	step, padding, missing := s.nextStep(path)
 	if missing != nil {
+		setRateLimitHeaders(w.Header(), u, missing.status, "")
 		writeJSON(w, r, missing.status, missing.body)
 		return
 	}
@@ -70,7 +78,7 @@ func (s *Server) serveRunStatus(w http.ResponseWriter, r *http.Request, path str
 		// Aborts the connection without an answer; net/http does not log it.
 		panic(http.ErrAbortHandler)
 	}
-	s.writeStep(w, r, step, padding)
+	s.writeStep(w, r, step, padding, u)
 }
 
 // answer is a ready error answer.
@@ -120,8 +128,9 @@ func writeUnauthorized(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusUnauthorized, []byte(`{"message":"Authentication error"}`))
 }
 
-// writeStep sends a step's answer with Zuora's body for its status.
-func (s *Server) writeStep(w http.ResponseWriter, r *http.Request, st Step, padding int) {
+// writeStep sends a step's answer with Zuora's body for its status, and u,
+// the call's window, in the RateLimit-* headers.
+func (s *Server) writeStep(w http.ResponseWriter, r *http.Request, st Step, padding int, u usage) {
 	status := st.HTTPStatus
 	if status == 0 {
 		status = http.StatusOK
@@ -130,7 +139,7 @@ func (s *Server) writeStep(w http.ResponseWriter, r *http.Request, st Step, padd
 	if st.RetryAfter != "" {
 		h.Set("Retry-After", st.RetryAfter)
 	}
-	s.setRateLimitHeaders(h, status, st.RetryAfter)
+	setRateLimitHeaders(h, u, status, st.RetryAfter)
 
 	item := func(code, msg string) errorItem {
 		return errorItem{Code: or(st.ErrorCode, code), Message: or(st.ErrorMessage, msg)}
@@ -163,33 +172,6 @@ func (s *Server) writeStep(w http.ResponseWriter, r *http.Request, st Step, padd
 		body = []byte(fmt.Sprintf(`{"message":%q}`, http.StatusText(status)))
 	}
 	writeJSON(w, r, status, body)
-}
-
-// setRateLimitHeaders reports a per-minute window like Zuora's. On a 429 or
-// 503 the quota is spent: Remaining is 0 and Reset follows the step's
-// Retry-After when that is in seconds (and is left out otherwise, so a
-// scripted throttle without a hint does not make clients wait a minute).
-func (s *Server) setRateLimitHeaders(h http.Header, status int, retryAfter string) {
-	s.mu.Lock()
-	now := time.Now()
-	if now.Sub(s.windowStart) >= time.Minute {
-		s.windowStart, s.windowCalls = now, 0
-	}
-	s.windowCalls++
-	remaining := max(rateLimit-s.windowCalls, 0)
-	reset := int((s.windowStart.Add(time.Minute).Sub(now) + time.Second - 1) / time.Second)
-	s.mu.Unlock()
-
-	h.Set("RateLimit-Limit", strconv.Itoa(rateLimit))
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		h.Set("RateLimit-Remaining", "0")
-		if _, err := strconv.Atoi(retryAfter); err == nil {
-			h.Set("RateLimit-Reset", retryAfter)
-		}
-		return
-	}
-	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(reset))
 }
 
 func or(v, def string) string {

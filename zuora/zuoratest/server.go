@@ -30,11 +30,6 @@ const DefaultTokenTTL = 3599 * time.Second
 // the oldest half is forgotten.
 const maxRecorded = 10000
 
-// rateLimit is the per-minute limit advertised in RateLimit-Limit (Zuora's
-// production tenant figure). It is only reported, never enforced: tests script
-// 429s with steps.
-const rateLimit = 50000
-
 // Server is a fake Zuora. Configure it with the Set/Add methods at any time;
 // all methods are safe for concurrent use.
 type Server struct {
@@ -55,8 +50,8 @@ type Server struct {
 	meters       map[int64]map[string]*script
 	requests     []*RecordedRequest
 	stats        Stats
-	windowStart  time.Time
-	windowCalls  int
+	quota        quota
+	outage       outage
 }
 
 // Stats counts what the simulator served since it started or since ResetStats.
@@ -86,13 +81,12 @@ type RecordedRequest struct {
 // NewUnstartedHandler returns a simulator that is not listening anywhere:
 // serve its Handler yourself (cmd/zuora-sim does).
 func NewUnstartedHandler() *Server {
-	now := time.Now()
 	s := &Server{
-		clients:     map[string]string{},
-		tokens:      map[string]time.Time{},
-		tokenTTL:    DefaultTokenTTL,
-		meters:      map[int64]map[string]*script{},
-		windowStart: now,
+		clients:  map[string]string{},
+		tokens:   map[string]time.Time{},
+		tokenTTL: DefaultTokenTTL,
+		meters:   map[int64]map[string]*script{},
+		quota:    defaultQuota(),
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s

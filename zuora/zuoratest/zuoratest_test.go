@@ -220,8 +220,9 @@ func TestStepAnswers(t *testing.T) {
 		{zuoratest.Step{HTTPStatus: 429, RetryAfter: "3"}, 429, "", map[string]string{"Retry-After": "3", "RateLimit-Remaining": "0", "RateLimit-Reset": "3"}},
 		{zuoratest.Step{HTTPStatus: 500}, 500, `{"reasons":[{"code":"SystemError","message":"internal server error"}]}`, nil},
 		{zuoratest.Step{HTTPStatus: 502}, 502, `{"reasons":[{"code":"SystemError","message":"internal server error"}]}`, nil},
-		{zuoratest.Step{HTTPStatus: 503, RetryAfter: "1"}, 503, "", map[string]string{"Retry-After": "1", "RateLimit-Reset": "1"}},
-		{zuoratest.Step{HTTPStatus: 503}, 503, "", map[string]string{"RateLimit-Reset": ""}},
+		// A 503 spends nothing of the quota: it reports the window (the 9th and 10th call of it).
+		{zuoratest.Step{HTTPStatus: 503, RetryAfter: "1"}, 503, "", map[string]string{"Retry-After": "1", "RateLimit-Remaining": "49991"}},
+		{zuoratest.Step{HTTPStatus: 503}, 503, "", map[string]string{"Retry-After": "", "RateLimit-Remaining": "49990"}},
 		{zuoratest.Step{Body: "not json"}, 200, "not json", nil},
 		{zuoratest.Step{Status: 42}, 200, `{"success":true,"data":{"runStatus":42,"runStatusDescription":""}}`, nil},
 		{zuoratest.Step{Status: 7, Description: "DONE"}, 200, `{"success":true,"data":{"runStatus":7,"runStatusDescription":"DONE"}}`, nil},
