@@ -49,7 +49,7 @@ run: $(RIE) local-binaries
 invoke: $(RIE) local-binaries
 	$(LOCAL)/localrun -bootstrap $(LOCAL)/bootstrap -rie $(RIE) -event $(EVENT)
 
-## bench: the function against the bare and the SDK floor (cmd/localrun/testdata), built alike and measured in one run under the same emulator; then the handler's Go benchmarks.
+## bench: the function against the bare and the SDK floor (cmd/localrun/testdata), built alike and measured in one run under the same emulator; then the handler's Go benchmarks and the Zuora client's 500-meter batch against Zuora's limits.
 BENCH_DIR := $(LOCAL)/bench
 FLOORS    := floor sdkfloor
 bench: $(RIE) local-binaries
@@ -62,6 +62,7 @@ bench: $(RIE) local-binaries
 	  -floor $(BENCH_DIR)/floor/bootstrap -floor-arm64 $(BENCH_DIR)/floor-arm64/bootstrap \
 	  -sdk-floor $(BENCH_DIR)/sdkfloor/bootstrap -sdk-floor-arm64 $(BENCH_DIR)/sdkfloor-arm64/bootstrap
 	$(GO) test -run '^$$' -bench . -benchmem ./handler/
+	$(GO) test -run '^$$' -bench Batch500 -benchtime 1x ./zuora/
 
 ## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build).
 test: lint
