@@ -106,3 +106,14 @@ func TestDecodeRunStatusLongDescription(t *testing.T) {
 		t.Errorf("description kept at %d bytes", len(desc))
 	}
 }
+
+func TestStatusNamed(t *testing.T) {
+	for code, s := range statuses[1:] {
+		if got := StatusNamed(s.name); got.Code != code+1 || got.Name != s.name || got.Terminal != s.terminal || got.Failed != s.failed {
+			t.Errorf("StatusNamed(%q) = %+v", s.name, got)
+		}
+	}
+	if got := StatusNamed("STOPPING"); got.Name != Unknown || got.Code != 0 || got.Description != "STOPPING" {
+		t.Errorf("StatusNamed(STOPPING) = %+v", got)
+	}
+}

@@ -80,3 +80,16 @@ func lookupStatus(code int, description string) statusInfo {
 	}
 	return s
 }
+
+// StatusNamed is the RunStatus a status name stands for, as if Zuora had
+// answered with it: the code and flags of a known name; for another, Unknown
+// with code 0. The name is kept as the description either way. Zuora's
+// notifications (callouts) carry names, not codes.
+func StatusNamed(name string) RunStatus {
+	for code, s := range statuses {
+		if code > 0 && s.name == name {
+			return RunStatus{Code: code, Description: name, Name: name, Terminal: s.terminal, Failed: s.failed}
+		}
+	}
+	return RunStatus{Description: name, Name: Unknown}
+}
