@@ -12,14 +12,15 @@ import (
 // The contract's error names. Step Functions matches Retry and Catch on these
 // exact strings, so they never change.
 const (
-	TypeInvalidRequest     = "InvalidRequest"
-	TypeMeterNotFound      = "MeterNotFound"
-	TypeZuoraAuthFailed    = "ZuoraAuthFailed"
-	TypeZuoraThrottled     = "ZuoraThrottled"
-	TypeZuoraUnavailable   = "ZuoraUnavailable"
-	TypeSecretUnavailable  = "SecretUnavailable"
-	TypeAlertPublishFailed = "AlertPublishFailed"
-	TypeStateUnavailable   = "StateUnavailable"
+	TypeInvalidRequest      = "InvalidRequest"
+	TypeMeterNotFound       = "MeterNotFound"
+	TypeZuoraAuthFailed     = "ZuoraAuthFailed"
+	TypeZuoraThrottled      = "ZuoraThrottled"
+	TypeZuoraUnavailable    = "ZuoraUnavailable"
+	TypeSecretUnavailable   = "SecretUnavailable"
+	TypeAlertPublishFailed  = "AlertPublishFailed"
+	TypeStateUnavailable    = "StateUnavailable"
+	TypeCalloutUnauthorized = "CalloutUnauthorized"
 )
 
 // Errors that start in this package. Zuora's own classes come from package zuora.
@@ -52,6 +53,10 @@ func kindOf(err error) errorKind {
 		return errorKind{Type: TypeAlertPublishFailed, HTTPStatus: http.StatusServiceUnavailable}
 	case errors.Is(err, ErrStateUnavailable):
 		return errorKind{Type: TypeStateUnavailable, HTTPStatus: http.StatusServiceUnavailable}
+	case errors.Is(err, ErrCalloutUnauthorized):
+		return errorKind{Type: TypeCalloutUnauthorized, HTTPStatus: http.StatusUnauthorized}
+	case errors.Is(err, ErrSecretUnavailable):
+		return errorKind{Type: TypeSecretUnavailable, HTTPStatus: http.StatusInternalServerError}
 	}
 	var ze *zuora.Error
 	if !errors.As(err, &ze) {

@@ -28,7 +28,8 @@ type invocation struct {
 	// scheduled: a scheduled event without meters, which checks the watch
 	// list and WATCH_METERS (checks is empty until the watch list is read).
 	scheduled bool
-	page      pageRequest // routeList
+	page      pageRequest    // routeList
+	callout   calloutRequest // routeCallout
 }
 
 // route is what an invocation asks for.
@@ -39,6 +40,7 @@ const (
 	routeWatch                // PUT /meters/{meterId}/{version}/watch
 	routeUnwatch              // DELETE /meters/{meterId}/{version}/watch
 	routeList                 // GET /meters
+	routeCallout              // POST /callouts/meter-session
 )
 
 // pageRequest is GET /meters' ?limit= and ?nextToken=.

@@ -24,20 +24,22 @@ type Checker interface {
 
 // Handler is the Lambda handler. Build it once per container with New.
 type Handler struct {
-	cfg    Config
-	zuora  Checker
-	alerts Publisher
-	store  Store // nil: no memory
-	log    *slog.Logger
-	now    func() time.Time
+	cfg      Config
+	zuora    Checker
+	alerts   Publisher
+	store    Store     // nil: no memory
+	callouts *verifier // nil: callouts are refused
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // Deps are what the handler calls out to.
 type Deps struct {
-	Zuora  Checker
-	Alerts Publisher
-	Store  Store        // nil: no memory (no STATE_TABLE)
-	Log    *slog.Logger // nil means slog.Default()
+	Zuora    Checker
+	Alerts   Publisher
+	Store    Store            // nil: no memory (no STATE_TABLE)
+	Callouts CalloutKeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
+	Log      *slog.Logger     // nil means slog.Default()
 }
 
 // New returns a Handler, or an error if cfg or deps are incomplete.
@@ -51,7 +53,12 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
-	return &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, log: deps.Log, now: time.Now}, nil
+	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, log: deps.Log, now: time.Now}
+	if deps.Callouts != nil {
+		// The verifier reads the handler's clock, so tests that move it move both.
+		h.callouts = &verifier{source: deps.Callouts, now: func() time.Time { return h.now() }}
+	}
+	return h, nil
 }
 
 // httpBudget is how long an HTTP invocation may work: API Gateway gives up
@@ -75,6 +82,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		defer cancel()
 	}
 	switch {
+	case inv.route == routeCallout:
+		return h.serveCallout(ctx, inv)
 	case inv.route != routeCheck:
 		return h.serveWatchList(ctx, inv)
 	case inv.shape == replyBatch:
@@ -104,14 +113,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // applyDefaults fills what the caller left out: the track id is the Lambda
 // request id, so one id follows a check through CloudWatch and Zuora.
 func (h *Handler) applyDefaults(ctx context.Context, checks []checkRequest) {
-	requestID := ""
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		requestID = lc.AwsRequestID
-	}
+	id := requestID(ctx)
 	for i := range checks {
 		c := &checks[i]
 		if c.TrackID == "" {
-			c.TrackID = requestID
+			c.TrackID = id
 		}
 		if c.EntityIDs == "" {
 			c.EntityIDs = h.cfg.EntityIDs
@@ -120,6 +126,14 @@ func (h *Handler) applyDefaults(ctx context.Context, checks []checkRequest) {
 			c.OrgIDs = h.cfg.OrgIDs
 		}
 	}
+}
+
+// requestID is the Lambda request id of the invocation, "" outside Lambda.
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
 }
 
 // meters lists the meter versions of checks.

@@ -323,7 +323,8 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, fz, _ := newTestHandler(t, Config{WatchMeters: []Meter{{101, "0.0.1"}, {102, "0.0.1"}}})
-			h.store = newMemStore() // the watch-list samples need a memory
+			h.store = newMemStore() // the watch-list samples need a memory, the callout the local stack's key
+			h.callouts = &verifier{source: &fakeKeys{keys: CalloutKeys{HMACKey: []byte("local-callout-key")}}, now: time.Now}
 			inv, err := parseEvent(data)
 			if err != nil {
 				t.Fatalf("parseEvent: %v", err)
@@ -332,7 +333,7 @@ func TestSampleEvents(t *testing.T) {
 			case inv.scheduled:
 				inv.checks = checksOf(h.cfg.WatchMeters)
 			case inv.route != routeCheck:
-				inv.checks = nil // no Zuora call
+				inv.checks = nil // no Zuora call, callouts included
 			}
 			out, err := invoke(h, string(data))
 			if err != nil {

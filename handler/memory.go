@@ -179,7 +179,8 @@ func (h *Handler) observe(ctx context.Context, res *Result, obs observation, mo 
 	m := Meter{MeterID: res.MeterID, Version: res.Version}
 	prev := mo.state(m)
 	for attempt := 1; ; attempt++ {
-		t := h.decide(prev, obs, h.now(), leaseFor(ctx))
+		// Whole seconds, as checkedAt: the times the memory shows read alike.
+		t := h.decide(prev, obs, h.now().UTC().Truncate(time.Second), leaseFor(ctx))
 		if !t.write {
 			return h.deliver(ctx, res, t)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // memStore is the Store in memory, with the DynamoDB store's semantics:
@@ -16,6 +17,7 @@ type memStore struct {
 	reads     int // States, AllStates and Watched calls
 	writes    int // Save and SetWatched calls
 	conflicts int // Saves refused for a stale revision
+	notes     map[string]notification
 }
 
 func newMemStore() *memStore { return &memStore{items: map[Meter]MeterState{}} }
@@ -129,4 +131,58 @@ func (m *memStore) counts() (reads, writes int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.reads, m.writes
+}
+
+func (m *memStore) WatchedVersions(_ context.Context, meterID int64) ([]Meter, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	if m.err != nil {
+		return nil, m.err
+	}
+	var out []Meter
+	for _, s := range m.sorted() {
+		if s.MeterID == meterID && s.Watched {
+			out = append(out, s.Meter)
+		}
+	}
+	return out, nil
+}
+
+// notification is a callout notification id's record.
+type notification struct {
+	done       bool
+	leaseUntil time.Time
+}
+
+func (m *memStore) ClaimNotification(_ context.Context, id string, now, leaseUntil time.Time) (NotificationClaim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	if m.err != nil {
+		return 0, m.err
+	}
+	if m.notes == nil {
+		m.notes = map[string]notification{}
+	}
+	n, ok := m.notes[id]
+	switch {
+	case ok && n.done:
+		return NotificationDone, nil
+	case ok && now.Before(n.leaseUntil):
+		return NotificationBusy, nil
+	}
+	m.notes[id] = notification{leaseUntil: leaseUntil}
+	return NotificationNew, nil
+}
+
+func (m *memStore) FinishNotification(_ context.Context, id string, handled bool, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	if m.err != nil {
+		return m.err
+	}
+	m.notes[id] = notification{done: handled}
+	return nil
 }

@@ -23,6 +23,12 @@ type Result struct {
 	// AlertOpenSince: with memory, an alert for this meter version is open
 	// and this check had nothing to publish.
 	AlertOpenSince *time.Time `json:"alertOpenSince,omitempty"`
+
+	// A callout's observation says so, with what Zuora's notification adds.
+	Source         string `json:"source,omitempty"` // "callout"
+	SessionID      string `json:"sessionId,omitempty"`
+	PreviousStatus string `json:"previousStatus,omitempty"`
+	RunType        string `json:"runType,omitempty"`
 }
 
 // AlertOutcome says whether the message this check published, or tried to,

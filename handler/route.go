@@ -17,6 +17,8 @@ type httpRequest struct {
 	params       map[string]string // path parameters, when a route named them
 	query        map[string]string
 	header       func(name string) string
+	body         string
+	base64       bool // the body is Base64: API Gateway's way with bodies it does not take for text
 }
 
 // parseHTTP reads an HTTP request and routes it:
@@ -25,6 +27,7 @@ type httpRequest struct {
 //	PUT    …/meters/{meterId}/{version}/watch       add to the watch list
 //	DELETE …/meters/{meterId}/{version}/watch       remove from it
 //	GET    …/meters                                 list it
+//	POST   …/callouts/meter-session                 a Zuora callout
 //
 // Only the end of the path counts, so a stage or a custom domain's base path
 // in front of the route does not matter.
@@ -42,6 +45,8 @@ func parseHTTP(payload []byte, p probe) (invocation, error) {
 		return routeRunStatus(inv, req, segs[n-3:n-1])
 	case n >= 4 && segs[n-4] == "meters" && segs[n-1] == "watch":
 		return routeWatchList(inv, req, segs[n-3:n-1])
+	case n >= 2 && segs[n-2] == "callouts" && segs[n-1] == "meter-session":
+		return parseCalloutRoute(inv, req)
 	case n >= 1 && segs[n-1] == "meters":
 		if err := allow(req.method, "GET"); err != nil {
 			return inv, err
@@ -51,7 +56,7 @@ func parseHTTP(payload []byte, p probe) (invocation, error) {
 		return inv, err
 	}
 	return inv, invalid("path %q is not a route of this function: /meters/{meterId}/{version}/run-status, "+
-		"/meters/{meterId}/{version}/watch or /meters", truncate(req.path, 80))
+		"/meters/{meterId}/{version}/watch, /meters or /callouts/meter-session", truncate(req.path, 80))
 }
 
 func readHTTP(payload []byte, p probe) (httpRequest, error) {
@@ -61,7 +66,8 @@ func readHTTP(payload []byte, p probe) (httpRequest, error) {
 			return httpRequest{source: "apigw-rest"}, err
 		}
 		req := httpRequest{source: "apigw-rest", method: ev.HTTPMethod, path: ev.Path, params: ev.PathParameters,
-			query: ev.QueryStringParameters, header: headerLookup(ev.Headers, ev.MultiValueHeaders)}
+			query: ev.QueryStringParameters, header: headerLookup(ev.Headers, ev.MultiValueHeaders),
+			body: ev.Body, base64: ev.IsBase64Encoded}
 		if proxy, ok := req.params["proxy"]; ok && req.params["meterId"] == "" {
 			req.path, req.params = proxy, nil
 		}
@@ -75,7 +81,8 @@ func readHTTP(payload []byte, p probe) (httpRequest, error) {
 		return httpRequest{source: "apigw-http"}, invalid("the request is neither API Gateway payload 1.0 nor 2.0")
 	}
 	req := httpRequest{source: "apigw-http", method: ev.RequestContext.HTTP.Method, path: ev.RawPath,
-		params: ev.PathParameters, query: ev.QueryStringParameters, header: headerLookup(ev.Headers, nil)}
+		params: ev.PathParameters, query: ev.QueryStringParameters, header: headerLookup(ev.Headers, nil),
+		body: ev.Body, base64: ev.IsBase64Encoded}
 	if ev.RouteKey == "$default" && strings.Contains(ev.RequestContext.DomainName, ".lambda-url.") {
 		req.source = "function-url"
 	}
@@ -130,6 +137,26 @@ func routeWatchList(inv invocation, req httpRequest, segs []string) (invocation,
 	m, err := meterOf(req, segs)
 	inv.checks = []checkRequest{{Meter: m}}
 	return inv, err
+}
+
+// parseCalloutRoute takes the raw body a callout's signature covers.
+func parseCalloutRoute(inv invocation, req httpRequest) (invocation, error) {
+	if err := allow(req.method, "POST"); err != nil {
+		return inv, err
+	}
+	inv.route = routeCallout
+	body := []byte(req.body)
+	if req.base64 {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.body); err != nil {
+			return inv, invalid("the body is marked Base64 but is not")
+		}
+	}
+	if len(body) > maxCalloutBody {
+		return inv, invalid("the callout body has %d bytes; at most %d", len(body), maxCalloutBody)
+	}
+	inv.callout = calloutRequest{body: body, header: req.header}
+	return inv, nil
 }
 
 // Limits of GET /meters' pages.

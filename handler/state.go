@@ -27,7 +27,27 @@ type Store interface {
 	// one (nil: from the start), ordered by meterId then version, and the
 	// last one returned if more may follow.
 	Watched(ctx context.Context, after *Meter, limit int) (page []MeterState, next *Meter, err error)
+	// WatchedVersions returns the watched versions of one meter.
+	WatchedVersions(ctx context.Context, meterID int64) ([]Meter, error)
+
+	// ClaimNotification starts handling a callout notification: this
+	// delivery holds it until leaseUntil (NotificationNew), unless it was
+	// handled before (NotificationDone) or another delivery holds it now
+	// (NotificationBusy).
+	ClaimNotification(ctx context.Context, id string, now, leaseUntil time.Time) (NotificationClaim, error)
+	// FinishNotification records a claimed notification as handled, kept
+	// until expires, or gives it up for Zuora's retry to handle.
+	FinishNotification(ctx context.Context, id string, handled bool, expires time.Time) error
 }
+
+// NotificationClaim is what ClaimNotification found.
+type NotificationClaim int
+
+const (
+	NotificationNew  NotificationClaim = iota // handle it
+	NotificationDone                          // handled before: a retry of Zuora's
+	NotificationBusy                          // another delivery is handling it
+)
 
 // ErrStateConflict: the state changed since it was read; read it again.
 var ErrStateConflict = errors.New("state changed since it was read")

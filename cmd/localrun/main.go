@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
 // invokeTimeout bounds one invocation: the function's own timeout (30 s)
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	fmt.Printf("stack up in %s: Zuora simulator %s, moto %s\n\n", time.Since(started).Round(time.Millisecond), s.Sim.URL, s.MotoURL)
-	code := sendEvents(ctx, s, files)
+	code := sendEvents(ctx, s, files, *event == "")
 	if err := s.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "localrun: closing the stack:", err)
 		code = 1
@@ -90,9 +92,10 @@ func eventFiles(dir, event string) ([]string, error) {
 	return files, err
 }
 
-// sendEvents invokes the function with each file and prints the replies,
-// the alerts and a summary. It returns the exit code.
-func sendEvents(ctx context.Context, s *localstack.Stack, files []string) int {
+// sendEvents invokes the function with each file and prints the replies;
+// with callouts, it has the Zuora simulator send a callout too; then it
+// prints the alerts and a summary. It returns the exit code.
+func sendEvents(ctx context.Context, s *localstack.Stack, files []string, callouts bool) int {
 	var failed, harnessErrors int
 	for _, f := range files {
 		r, err := sendEvent(ctx, s, f)
@@ -104,6 +107,12 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string) int {
 			harnessErrors++
 		} else if r.Failed() {
 			failed++
+		}
+	}
+	if callouts {
+		if err := sendCallout(ctx, s); err != nil {
+			fmt.Fprintln(os.Stderr, "localrun: callout:", err)
+			harnessErrors++
 		}
 	}
 	alerts, err := s.DrainAlerts(ctx)
@@ -140,4 +149,30 @@ func sendEvent(ctx context.Context, s *localstack.Stack, path string) (localstac
 	printReply(os.Stdout, r)
 	fmt.Println()
 	return r, nil
+}
+
+// sendCallout has the Zuora simulator send a Meter Session Status Change
+// callout through the local HTTP API, signed as Zuora signs it, and then
+// the same notification again, as Zuora's retry would.
+func sendCallout(ctx context.Context, s *localstack.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	n := s.CalloutNotifier()
+	ev := zuoratest.SessionEvent{MeterID: 106, SessionID: "R-000043", Status: "FAILED", PreviousStatus: "RUNNING",
+		RunType: "NORMAL", MeterName: "Storage", Version: "0.0.1"}
+	d, err := n.Send(ctx, ev)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== Zuora callout (the simulator, signed, through the HTTP API): POST /callouts/meter-session, notification %s\nHTTP %v\n%s\n\n",
+		d.NotificationID, d.Statuses, pretty(string(d.Body)))
+	body, err := json.Marshal(ev)
+	if err == nil {
+		d, err = n.Deliver(ctx, d.NotificationID, body)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== the same notification again (Zuora's retry)\nHTTP %v\n%s\n\n", d.Statuses, pretty(string(d.Body)))
+	return nil
 }

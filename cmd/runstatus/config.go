@@ -25,6 +25,7 @@ type settings struct {
 	baseURL    string // ZUORA_BASE_URL, as zuora.ValidateBaseURL returns it
 	secretID   string // ZUORA_SECRET_ID
 	stateTable string // STATE_TABLE, a table name or ARN; "" for no memory
+	calloutID  string // CALLOUT_SECRET_ID; "" refuses callouts
 	handler    handler.Config
 }
 
@@ -119,6 +120,9 @@ func loadMemory(env func(string) string, s *settings) error {
 		if h.NotifyResolved, err = strconv.ParseBool(v); err != nil {
 			return configError("NOTIFY_RESOLVED", fmt.Errorf("%q is not true or false", v))
 		}
+	}
+	if s.calloutID = env("CALLOUT_SECRET_ID"); s.calloutID != "" && s.stateTable == "" {
+		return configError("CALLOUT_SECRET_ID", errors.New("needs STATE_TABLE: callouts are deduplicated and kept by session in it"))
 	}
 	return nil
 }

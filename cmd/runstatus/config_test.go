@@ -54,8 +54,9 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("memory settings = %+v, %v", s, err)
 	}
 	env["STATE_TABLE"] = "arn:aws:dynamodb:us-east-1:123456789012:table/zuora-state"
-	if s, err := loadSettings(envOf(env)); err != nil || s.stateTable != env["STATE_TABLE"] {
-		t.Errorf("table ARN: %+v, %v", s, err)
+	env["CALLOUT_SECRET_ID"] = "zuora/callouts"
+	if s, err := loadSettings(envOf(env)); err != nil || s.stateTable != env["STATE_TABLE"] || s.calloutID != "zuora/callouts" {
+		t.Errorf("table ARN and callout secret: %+v, %v", s, err)
 	}
 }
 
@@ -83,6 +84,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"ALERT_REPEAT_AFTER", "5s"},
 		{"ALERT_REPEAT_AFTER", "24h"}, // without STATE_TABLE
 		{"NOTIFY_RESOLVED", "maybe"},
+		{"CALLOUT_SECRET_ID", "zuora/callouts"}, // without STATE_TABLE
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {

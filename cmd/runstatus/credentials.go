@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -66,4 +67,36 @@ func parseSecret(s string) (zuora.Credentials, error) {
 		return zuora.Credentials{AccessToken: v.AccessToken}, nil
 	}
 	return zuora.Credentials{}, errors.New(`has neither "client_id" and "client_secret" nor "access_token"`)
+}
+
+// calloutSecret reads the keys that verify Zuora's callouts from
+// CALLOUT_SECRET_ID: {"hmacKey": "..."}, {"username": "...", "password":
+// "..."}, or both. The handler caches them and re-reads them when a
+// callout does not match.
+type calloutSecret struct {
+	api secretsAPI
+	id  string
+}
+
+func (c calloutSecret) CalloutKeys(ctx context.Context) (handler.CalloutKeys, error) {
+	out, err := c.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &c.id})
+	if err != nil {
+		return handler.CalloutKeys{}, fmt.Errorf("reading secret %s: %w", c.id, err)
+	}
+	var v struct {
+		HMACKey  string `json:"hmacKey"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &v) != nil {
+		return handler.CalloutKeys{}, fmt.Errorf("secret %s is not a JSON object", c.id)
+	}
+	if (v.Username == "") != (v.Password == "") {
+		return handler.CalloutKeys{}, fmt.Errorf(`secret %s has one of "username" and "password" without the other`, c.id)
+	}
+	keys := handler.CalloutKeys{Username: v.Username, Password: v.Password}
+	if v.HMACKey != "" {
+		keys.HMACKey = []byte(v.HMACKey)
+	}
+	return keys, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -74,5 +75,30 @@ func TestZuoraCredentials(t *testing.T) {
 	var nf *smtypes.ResourceNotFoundException
 	if _, err := zuoraCredentials(secrets, "zuora/missing")(context.Background()); !errors.As(err, &nf) {
 		t.Errorf("missing secret: %v does not wrap the SDK's error", err)
+	}
+}
+
+func TestCalloutSecret(t *testing.T) {
+	secrets := fakeSecrets{
+		"hmac":     aws.String(`{"hmacKey": "k3y"}`),
+		"basic":    aws.String(`{"username": "zuora", "password": "pa55"}`),
+		"both":     aws.String(`{"hmacKey": "k3y", "username": "zuora", "password": "pa55"}`),
+		"half":     aws.String(`{"username": "zuora"}`),
+		"not json": aws.String(`k3y`),
+	}
+	for id, want := range map[string]handler.CalloutKeys{
+		"hmac":  {HMACKey: []byte("k3y")},
+		"basic": {Username: "zuora", Password: "pa55"},
+		"both":  {HMACKey: []byte("k3y"), Username: "zuora", Password: "pa55"},
+	} {
+		got, err := calloutSecret{secrets, id}.CalloutKeys(context.Background())
+		if err != nil || string(got.HMACKey) != string(want.HMACKey) || got.Username != want.Username || got.Password != want.Password {
+			t.Errorf("%s: %+v, %v", id, got, err)
+		}
+	}
+	for _, id := range []string{"half", "not json", "missing"} {
+		if _, err := (calloutSecret{secrets, id}).CalloutKeys(context.Background()); err == nil || strings.Contains(err.Error(), "k3y") {
+			t.Errorf("%s: %v, want an error that does not quote the secret", id, err)
+		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 // still gets every meter's answer. (Without STATE_TABLE: this is about
 // Zuora, and moto's writes would only slow it down.)
 func TestZuoraLimitsEndToEnd(t *testing.T) {
-	s := localstack.ForTest(t, map[string]string{"STATE_TABLE": ""})
+	s := localstack.ForTest(t, localstack.NoMemory(nil))
 	const n = 500
 	meters := make([]map[string]any, n)
 	for i := range meters {
@@ -38,8 +38,8 @@ func TestZuoraLimitsEndToEnd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s.Sim.SetOutage(0, "")
 			s.Sim.SetRateLimit(0, 0)
-			e2eMust(t, s.Restart(t.Context(), map[string]string{"STATE_TABLE": ""})) // a fresh container: its own gate and breaker
-			e2eWantOK(t, s, "warming")                                               // the token, before the situation
+			e2eMust(t, s.Restart(t.Context(), localstack.NoMemory(nil))) // a fresh container: its own gate and breaker
+			e2eWantOK(t, s, "warming")                                   // the token, before the situation
 			tt.situation()
 			s.Sim.ResetStats()
 			start := time.Now()

@@ -65,26 +65,29 @@ type e2eReply struct {
 	checks  []string
 	trackID string // the caller's track id, where it sets one
 	body    string // the exact body of a watch-list reply
+	callout bool   // a callout's reply, {"received": true, "results": [...]}
 }
 
 // e2eEvents holds a row for every sample in events/ (env.json excepted),
 // sent in name order as `make run` sends them to one function with memory:
-// meter 102 is put on the watch list, then FAILED four times, which pages
-// once, then COMPLETED, which resolves; a scheduled event checks the watch
+// a callout says meter 105's session failed, which pages (its later poll,
+// PAUSED, finds the alert open); meter 102 is put on the watch list, then
+// FAILED four times, which pages once, then COMPLETED, which resolves; a scheduled event checks the watch
 // list and WATCH_METERS (101, 102, 104), 102 once. Meter 101 is RUNNING at
 // the first check and COMPLETED after; meter 103 answers 503 once.
 var e2eEvents = map[string]e2eReply{
+	"apigw-http-callout.json":   {http: 200, callout: true, checks: []string{"105 0.1.0 FAILED +alert"}, trackID: "2c92c0f97e1a4b2b017e2f6a1d3b4c5d"},
 	"apigw-http-watch.json":     {http: 200, body: `{"meterId":102,"version":"0.0.1","watched":true}`},
 	"apigw-http-watchlist.json": {http: 200, body: `{"meters":[{"meterId":102,"version":"0.0.1","watched":true}]}`},
 	"apigw-http.json":           {http: 200, checks: []string{"101 0.0.1 RUNNING"}},
 	"apigw-rest-proxy.json":     {http: 200, checks: []string{"104 2.0.0 COMPLETED"}},
 	"apigw-rest.json":           {http: 200, checks: []string{"102 0.0.1 FAILED +alert"}, trackID: "billing-close-2026-11-28"},
 	"batch.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED open", "103 1.2.0 COMPLETED",
-		"104 2.0.0 COMPLETED", "105 0.1.0 PAUSED", "106 0.0.1 UNKNOWN", "999 0.0.1 !MeterNotFound"}},
+		"104 2.0.0 COMPLETED", "105 0.1.0 PAUSED open", "106 0.0.1 UNKNOWN", "999 0.0.1 !MeterNotFound"}},
 	"direct.json":               {checks: []string{"104 2.0.0 COMPLETED"}, trackID: "billing-job-42"},
 	"eventbridge-custom.json":   {checks: []string{"102 0.0.1 FAILED open"}},
 	"eventbridge-schedule.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED open", "104 2.0.0 COMPLETED"}},
-	"function-url.json":         {http: 200, checks: []string{"105 0.1.0 PAUSED"}, trackID: "ops-console-check-105"},
+	"function-url.json":         {http: 200, checks: []string{"105 0.1.0 PAUSED open"}, trackID: "ops-console-check-105"},
 	"scheduler.json":            {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 COMPLETED +resolved", "104 2.0.0 COMPLETED"}},
 	"stepfunctions.json":        {checks: []string{"103 1.2.0 COMPLETED"}},
 }
@@ -152,8 +155,12 @@ func e2eCheckReply(t *testing.T, name string, want e2eReply, r localstack.Reply)
 		}
 		return nil
 	}
+	results := e2eResults(t, name, body, want.batch)
+	if want.callout {
+		results = e2eDecode[e2eCalloutReply](t, body).Results
+	}
 	var got []string
-	for _, res := range e2eResults(t, name, body, want.batch) {
+	for _, res := range results {
 		got = append(got, e2eCheckResult(t, name, res, want.trackID))
 		if res.Alert != nil {
 			published = append(published, res.Alert.MessageID)
@@ -210,25 +217,27 @@ func e2eCheckResult(t *testing.T, name string, res e2eResult, trackID string) st
 	return desc
 }
 
-// e2eCheckAlerts checks what reached the topic: meter 102's one alert and
-// its resolution, each one a reply reported.
+// e2eCheckAlerts checks what reached the topic: the callout's page for
+// meter 105, meter 102's one alert and its resolution, each one a reply
+// reported.
 func e2eCheckAlerts(t *testing.T, s *localstack.Stack, published map[string]bool) {
 	t.Helper()
 	alerts, err := s.DrainAlerts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alerts) != 2 || len(published) != 2 {
-		t.Fatalf("%d alerts on the topic, %d reported by the replies; want the alert and its resolution", len(alerts), len(published))
+	if len(alerts) != 3 || len(published) != 3 {
+		t.Fatalf("%d messages on the topic, %d reported by the replies; want 3", len(alerts), len(published))
 	}
-	want := []struct{ subject, event, status, statusCode string }{
-		{"Zuora meter 102 version 0.0.1: FAILED", "alert", "FAILED", "8"},
-		{"Zuora meter 102 version 0.0.1: resolved (COMPLETED)", "resolved", "COMPLETED", "7"},
+	want := []struct{ meter, version, subject, event, status, statusCode string }{
+		{"105", "0.1.0", "Zuora meter 105 version 0.1.0: FAILED", "alert", "FAILED", "8"},
+		{"102", "0.0.1", "Zuora meter 102 version 0.0.1: FAILED", "alert", "FAILED", "8"},
+		{"102", "0.0.1", "Zuora meter 102 version 0.0.1: resolved (COMPLETED)", "resolved", "COMPLETED", "7"},
 	}
 	for i, a := range alerts {
 		w := want[i]
 		wantAttrs := map[string]localstack.AlertAttribute{
-			"meterId": {Type: "Number", Value: "102"}, "version": {Type: "String", Value: "0.0.1"}, "event": {Type: "String", Value: w.event},
+			"meterId": {Type: "Number", Value: w.meter}, "version": {Type: "String", Value: w.version}, "event": {Type: "String", Value: w.event},
 			"status": {Type: "String", Value: w.status}, "statusCode": {Type: "Number", Value: w.statusCode},
 		}
 		if !published[a.MessageID] || a.Subject != w.subject || !maps.Equal(a.Attributes, wantAttrs) {
@@ -236,18 +245,18 @@ func e2eCheckAlerts(t *testing.T, s *localstack.Stack, published map[string]bool
 		}
 		msg := e2eDecode[map[string]any](t, []byte(a.Message))
 		_, resolves := msg["resolves"].(map[string]any)
-		if _, has := msg["alert"]; has || msg["meterId"] != 102.0 || msg["status"] != w.status || msg["zuoraRequestId"] == "" || resolves != (w.event == "resolved") {
+		if _, has := msg["alert"]; has || msg["status"] != w.status || resolves != (w.event == "resolved") {
 			t.Errorf("message %s, want the result without alert (and what it resolves)", a.Message)
 		}
 	}
 }
 
-// e2eCheckLog checks that nothing secret is logged and that every check has
-// its one log line.
+// e2eCheckLog checks that nothing secret is logged and that every check
+// (a callout's observation included) has its one log line.
 func e2eCheckLog(t *testing.T, s *localstack.Stack, checks int) {
 	t.Helper()
 	log := s.FunctionLog()
-	for _, secret := range []string{"local-secret", "Bearer", "access_token"} {
+	for _, secret := range []string{"local-secret", "Bearer", "access_token", "local-callout-key"} {
 		if strings.Contains(log, secret) {
 			t.Errorf("the function log holds %q", secret)
 		}
@@ -255,7 +264,7 @@ func e2eCheckLog(t *testing.T, s *localstack.Stack, checks int) {
 	lines := 0
 	for _, rec := range s.FunctionLogRecords() {
 		switch rec["message"] {
-		case "check failed":
+		case "check failed", "callout":
 			lines++
 		case "check":
 			lines++
@@ -403,7 +412,7 @@ func TestFIFOAlertsEndToEnd(t *testing.T) {
 	s := localstack.ForTest(t, nil)
 	// Without memory, every FAILED check alerts: the deduplication id is
 	// what keeps a retry from paging twice.
-	e2eMust(t, s.Restart(t.Context(), map[string]string{"ALERT_TOPIC_ARN": s.FIFOTopicARN, "STATE_TABLE": ""}))
+	e2eMust(t, s.Restart(t.Context(), localstack.NoMemory(map[string]string{"ALERT_TOPIC_ARN": s.FIFOTopicARN})))
 	for _, track := range []string{"sfn-exec-1", "sfn-exec-1", "sfn-exec-2"} {
 		if r := e2eInvoke(t, s, `{"meterId": 102, "version": "0.0.1", "trackId": "`+track+`"}`); r.Failed() {
 			t.Fatalf("%s: %s", r.ErrorType, r.ErrorMessage)

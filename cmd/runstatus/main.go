@@ -69,5 +69,8 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	if s.stateTable != "" {
 		deps.Store = stateTable{api: dynamodb.NewFromConfig(awsCfg), name: s.stateTable}
 	}
+	if s.calloutID != "" {
+		deps.Callouts = calloutSecret{api: secrets, id: s.calloutID}
+	}
 	return handler.New(s.handler, deps)
 }

@@ -103,7 +103,7 @@ func (t stateTable) batchGet(ctx context.Context, keys []map[string]types.Attrib
 // meter versions per call).
 func (t stateTable) AllStates(ctx context.Context) ([]handler.MeterState, error) {
 	var all []handler.MeterState
-	err := t.query(ctx, nil, false, func(s handler.MeterState) bool {
+	err := t.query(ctx, meterQuery{}, func(s handler.MeterState) bool {
 		all = append(all, s)
 		return true
 	})
@@ -115,7 +115,7 @@ func (t stateTable) AllStates(ctx context.Context) ([]handler.MeterState, error)
 func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int) ([]handler.MeterState, *handler.Meter, error) {
 	var page []handler.MeterState
 	more := false
-	err := t.query(ctx, after, true, func(s handler.MeterState) bool {
+	err := t.query(ctx, meterQuery{after: after, watchedOnly: true}, func(s handler.MeterState) bool {
 		if len(page) == limit {
 			more = true
 			return false
@@ -130,20 +130,41 @@ func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int
 	return page, &last, nil
 }
 
-// query reads the meter partition in order, after the given meter version
-// (nil: from the start), optionally only watched ones, until each returns
+// WatchedVersions reads one meter's watched versions.
+func (t stateTable) WatchedVersions(ctx context.Context, meterID int64) ([]handler.Meter, error) {
+	var out []handler.Meter
+	err := t.query(ctx, meterQuery{meterID: meterID, watchedOnly: true}, func(s handler.MeterState) bool {
+		out = append(out, s.Meter)
+		return true
+	})
+	return out, err
+}
+
+// meterQuery is a read of the meter partition: all of it, the versions of
+// one meter, or what follows a meter version; all items, or the watched.
+type meterQuery struct {
+	meterID     int64 // 0: every meter
+	after       *handler.Meter
+	watchedOnly bool
+}
+
+// query reads the meter partition in order, calling each until it returns
 // false.
-func (t stateTable) query(ctx context.Context, after *handler.Meter, watchedOnly bool, each func(handler.MeterState) bool) error {
+func (t stateTable) query(ctx context.Context, q meterQuery, each func(handler.MeterState) bool) error {
 	in := &dynamodb.QueryInput{
 		TableName:                 &t.name,
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: meterPartition}},
 		ConsistentRead:            aws.Bool(true),
 	}
-	if after != nil {
-		in.ExclusiveStartKey = t.key(*after)
+	if q.meterID != 0 {
+		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :meter)")
+		in.ExpressionAttributeValues[":meter"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d#", q.meterID)}
 	}
-	if watchedOnly {
+	if q.after != nil {
+		in.ExclusiveStartKey = t.key(*q.after)
+	}
+	if q.watchedOnly {
 		in.FilterExpression = aws.String("watched = :true")
 		in.ExpressionAttributeValues[":true"] = &types.AttributeValueMemberBOOL{Value: true}
 	}

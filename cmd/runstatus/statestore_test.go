@@ -101,3 +101,47 @@ func TestStateTablePages(t *testing.T) {
 		t.Errorf("the watch list had %d meters over its pages, want 200", seen)
 	}
 }
+
+// Notifications: a claim, a refused second claim while it is held, a
+// claim after it is given up, and "done" once handled.
+func TestStateTableNotifications(t *testing.T) {
+	table, ctx := newTestStateTable(t), t.Context()
+	now := time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
+	steps := []struct {
+		do   func() (handler.NotificationClaim, error)
+		want handler.NotificationClaim
+	}{
+		{func() (handler.NotificationClaim, error) {
+			return table.ClaimNotification(ctx, "n1", now, now.Add(time.Minute))
+		}, handler.NotificationNew},
+		{func() (handler.NotificationClaim, error) {
+			return table.ClaimNotification(ctx, "n1", now.Add(time.Second), now.Add(time.Minute))
+		}, handler.NotificationBusy},
+		{func() (handler.NotificationClaim, error) {
+			return table.ClaimNotification(ctx, "n1", now.Add(2*time.Minute), now.Add(3*time.Minute)) // the lease ran out
+		}, handler.NotificationNew},
+		{func() (handler.NotificationClaim, error) {
+			e2eMust(t, table.FinishNotification(ctx, "n1", false, now)) // given up
+			return table.ClaimNotification(ctx, "n1", now.Add(2*time.Minute), now.Add(3*time.Minute))
+		}, handler.NotificationNew},
+		{func() (handler.NotificationClaim, error) {
+			e2eMust(t, table.FinishNotification(ctx, "n1", true, now.Add(7*24*time.Hour)))
+			return table.ClaimNotification(ctx, "n1", now.Add(time.Hour), now.Add(time.Hour))
+		}, handler.NotificationDone},
+	}
+	for i, st := range steps {
+		if got, err := st.do(); err != nil || got != st.want {
+			t.Errorf("step %d: %v, %v; want %v", i+1, got, err, st.want)
+		}
+	}
+	all, err := table.AllStates(ctx)
+	if err != nil || len(all) != 0 {
+		t.Errorf("the notification shows among the meters: %+v, %v", all, err)
+	}
+	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 5, Version: "1.0"}, true))
+	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 5, Version: "2.0"}, true))
+	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 50, Version: "1.0"}, true))
+	if got, err := table.WatchedVersions(ctx, 5); err != nil || fmt.Sprint(got) != "[{5 1.0} {5 2.0}]" {
+		t.Errorf("WatchedVersions(5) = %v, %v", got, err)
+	}
+}

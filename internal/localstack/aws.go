@@ -36,11 +36,17 @@ func newClients(endpoint string) clients {
 	return clients{secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)}
 }
 
-// createResources creates the secret, the state table, both topics and a
+// createResources creates the secrets, the state table, both topics and a
 // queue on each.
 func (s *Stack) createResources(ctx context.Context) error {
 	if err := s.createStateTable(ctx); err != nil {
 		return err
+	}
+	if _, err := s.aws.secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(CalloutSecretName),
+		SecretString: aws.String(DefaultCalloutSecretString),
+	}); err != nil {
+		return fmt.Errorf("create secret: %w", err)
 	}
 	if _, err := s.aws.secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(SecretName),
@@ -97,12 +103,22 @@ func (s *Stack) topicWithQueue(ctx context.Context, name string, topicAttrs map[
 // PutSecret stores value as the current version of the secret zuora/local,
 // to switch the credentials' form, rotate a token or break it.
 func (s *Stack) PutSecret(ctx context.Context, value string) error {
+	return s.putSecret(ctx, SecretName, value)
+}
+
+// PutCalloutSecret stores value as the current version of the callout
+// secret, to rotate its key or change what it requires.
+func (s *Stack) PutCalloutSecret(ctx context.Context, value string) error {
+	return s.putSecret(ctx, CalloutSecretName, value)
+}
+
+func (s *Stack) putSecret(ctx context.Context, name, value string) error {
 	_, err := s.aws.secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId:     aws.String(SecretName),
+		SecretId:     aws.String(name),
 		SecretString: aws.String(value),
 	})
 	if err != nil {
-		return fmt.Errorf("put secret %s: %w", SecretName, err)
+		return fmt.Errorf("put secret %s: %w", name, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,12 @@ const (
 
 	// DefaultSecretString is the secret after Start: the simulator's OAuth client.
 	DefaultSecretString = `{"client_id":"local-client","client_secret":"local-secret"}`
+
+	// CalloutSecretName is the function's CALLOUT_SECRET_ID, holding
+	// DefaultCalloutSecretString after Start: the key CalloutNotifier signs with.
+	CalloutSecretName          = "zuora/callouts"
+	DefaultCalloutSecretString = `{"hmacKey":"local-callout-key"}`
+	calloutHMACKey             = "local-callout-key"
 )
 
 // startTimeout bounds Start, and each start of the RIE: moto's first start
@@ -67,6 +74,7 @@ type Options struct {
 type Stack struct {
 	Sim          *zuoratest.Server // the function's ZUORA_BASE_URL is Sim.URL
 	MotoURL      string            // the function's AWS_ENDPOINT_URL
+	APIURL       string            // an HTTP API in front of the function (see gateway)
 	TopicARN     string            // the default ALERT_TOPIC_ARN
 	FIFOTopicARN string            // without content-based deduplication
 	LogDir       string
@@ -76,6 +84,7 @@ type Stack struct {
 	aws               clients
 	queueURL, fifoURL string // the queues subscribed to the topics
 	moto              *proc
+	gw                *gateway
 
 	turn sync.Mutex // held by an invocation or a restart: the RIE serves one at a time
 
@@ -164,7 +173,25 @@ func (s *Stack) start(ctx context.Context) error {
 	if err := s.createResources(ctx); err != nil {
 		return err
 	}
+	if err := s.startGateway(); err != nil {
+		return err
+	}
 	return s.startFunction(ctx, s.opts.Env)
+}
+
+// NoMemory is the environment of a function deployed without STATE_TABLE
+// (and so without CALLOUT_SECRET_ID, which needs it), plus extra.
+func NoMemory(extra map[string]string) map[string]string {
+	env := map[string]string{"STATE_TABLE": "", "CALLOUT_SECRET_ID": ""}
+	maps.Copy(env, extra)
+	return env
+}
+
+// CalloutNotifier sends Zuora's callouts to the function through the
+// Stack's HTTP API, signed with the callout secret's key, retrying after
+// 10 ms instead of Zuora's 30 minutes.
+func (s *Stack) CalloutNotifier() *zuoratest.Notifier {
+	return &zuoratest.Notifier{URL: s.APIURL + "/callouts/meter-session", HMACKey: []byte(calloutHMACKey), RetryDelay: 10 * time.Millisecond}
 }
 
 // functionEnv is the RIE's environment, and so the function's, built from
@@ -181,6 +208,8 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 		"ALERT_ON":        "FAILED",
 		"WATCH_METERS":    "101:0.0.1,102:0.0.1,104:2.0.0",
 		"STATE_TABLE":     StateTableName,
+
+		"CALLOUT_SECRET_ID": CalloutSecretName,
 
 		"AWS_ENDPOINT_URL":      s.MotoURL,
 		"AWS_REGION":            Region,
@@ -294,6 +323,9 @@ func (s *Stack) Close() error {
 	s.mu.Unlock()
 	if closed {
 		return nil
+	}
+	if s.gw != nil {
+		s.gw.srv.Close()
 	}
 	for _, f := range others {
 		f.rie.stop()

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/example/zuora-runstatus/handler"
+)
+
+// Callout notifications live in the state table's partition
+// "notification", one item per Zuora-Notification-Id, apart from the meters:
+//
+//	state       "processing" while a delivery handles it, then "done"
+//	leaseUntil  epoch milliseconds: the delivery holds it until then (0: given up)
+//	expiresAt   epoch seconds: the table's TTL deletes the item after it
+const notificationPartition = "notification"
+
+// claimExpiry is how long an item of a claim that never finished stays.
+const claimExpiry = 24 * time.Hour
+
+func (t stateTable) notificationKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: notificationPartition},
+		"sk": &types.AttributeValueMemberS{Value: id},
+	}
+}
+
+func epochMillis(at time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(at.UnixMilli(), 10)}
+}
+
+func epochSeconds(at time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(at.Unix(), 10)}
+}
+
+// ClaimNotification takes the notification if nobody has, or if the
+// delivery that had it gave it up or let its lease run out: one
+// conditional UpdateItem. Only when that is refused (a retry of Zuora's),
+// a read tells a handled notification from one being handled.
+func (t stateTable) ClaimNotification(ctx context.Context, id string, now, leaseUntil time.Time) (handler.NotificationClaim, error) {
+	u := newUpdate()
+	u.set("state", &types.AttributeValueMemberS{Value: "processing"})
+	u.set("leaseUntil", epochMillis(leaseUntil))
+	u.set("expiresAt", epochSeconds(now.Add(claimExpiry)))
+	u.condition = "attribute_not_exists(pk) OR (#state = :processing AND #leaseUntil < :now)"
+	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
+	u.values[":now"] = epochMillis(now)
+	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.notificationKey(id)))
+	var refused *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return handler.NotificationNew, nil
+	case !errors.As(err, &refused):
+		return 0, err
+	}
+	res, err := t.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		t.name: {Keys: []map[string]types.AttributeValue{t.notificationKey(id)}, ConsistentRead: aws.Bool(true)},
+	}})
+	if err != nil {
+		return 0, err
+	}
+	for _, item := range res.Responses[t.name] {
+		if state, ok := item["state"].(*types.AttributeValueMemberS); ok && state.Value == "done" {
+			return handler.NotificationDone, nil
+		}
+	}
+	return handler.NotificationBusy, nil
+}
+
+// FinishNotification marks the notification handled until expires, or
+// gives it up (a lease of 0) for Zuora's retry.
+func (t stateTable) FinishNotification(ctx context.Context, id string, handled bool, expires time.Time) error {
+	u := newUpdate()
+	if handled {
+		u.set("state", &types.AttributeValueMemberS{Value: "done"})
+		u.set("expiresAt", epochSeconds(expires))
+		u.set("leaseUntil", nil)
+	} else {
+		u.set("leaseUntil", &types.AttributeValueMemberN{Value: "0"})
+	}
+	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.notificationKey(id)))
+	return err
+}

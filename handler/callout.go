@@ -1,0 +1,305 @@
+package handler
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// Zuora's Meter Session Status Change callouts (POST /callouts/meter-session).
+
+const (
+	// maxCalloutBody caps a callout's body: Zuora's is a few hundred bytes.
+	maxCalloutBody = 64 << 10
+	// calloutRereadAfter is how often a failed verification may re-read the
+	// secret, so that a flood of forged callouts is not a flood of Secrets
+	// Manager calls, while a rotated key still works within a minute.
+	calloutRereadAfter = time.Minute
+	// notificationKept is how long a handled notification id is remembered:
+	// Zuora retries at most 5 times, 30 minutes apart by default.
+	notificationKept = 7 * 24 * time.Hour
+	// defaultVersion is Zuora's first meter version, for a callout that names
+	// none about a meter without a watched version.
+	defaultVersion = "0.0.1"
+)
+
+// CalloutKeys verify Zuora's callouts: with an HMACKey, the request must
+// carry X-Zuora-Callout-Signature, the Base64 HMAC-SHA256 of its body; with
+// a Username, matching HTTP Basic credentials. Whatever is set is required.
+type CalloutKeys struct {
+	HMACKey            []byte
+	Username, Password string
+}
+
+// CalloutKeySource reads the callout secret (CALLOUT_SECRET_ID). The
+// handler caches what it returns.
+type CalloutKeySource interface {
+	CalloutKeys(ctx context.Context) (CalloutKeys, error)
+}
+
+// ErrCalloutUnauthorized: a callout without the signature or credentials the
+// secret requires. ErrSecretUnavailable: the callout secret cannot be read or
+// holds no key.
+var (
+	ErrCalloutUnauthorized = errors.New("callout unauthorized")
+	ErrSecretUnavailable   = errors.New("secret unavailable")
+)
+
+// calloutRequest is what a callout brought: its raw body (Base64 decoded)
+// and its headers.
+type calloutRequest struct {
+	body   []byte
+	header func(name string) string
+}
+
+// verifier checks callouts against keys it reads once and re-reads, at most
+// once a calloutRereadAfter, when a callout does not match them.
+type verifier struct {
+	source CalloutKeySource
+	now    func() time.Time
+
+	mu     sync.Mutex
+	keys   *CalloutKeys
+	readAt time.Time
+}
+
+func (v *verifier) verify(ctx context.Context, req calloutRequest) error {
+	keys, _, err := v.current(ctx, false)
+	if err != nil {
+		return err
+	}
+	if keys.accept(req) {
+		return nil
+	}
+	keys, reread, err := v.current(ctx, true)
+	if err != nil {
+		return err
+	}
+	if reread && keys.accept(req) {
+		return nil
+	}
+	return fmt.Errorf("%w: the signature or credentials do not match the callout secret", ErrCalloutUnauthorized)
+}
+
+// current returns the keys, reading them if there are none yet, or if
+// stale is set and the last read is old enough.
+func (v *verifier) current(ctx context.Context, stale bool) (CalloutKeys, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.keys != nil && (!stale || v.now().Sub(v.readAt) < calloutRereadAfter) {
+		return *v.keys, false, nil
+	}
+	keys, err := v.source.CalloutKeys(ctx)
+	if err == nil && len(keys.HMACKey) == 0 && keys.Username == "" {
+		err = errors.New(`it has neither "hmacKey" nor "username"`)
+	}
+	if err != nil {
+		return CalloutKeys{}, false, fmt.Errorf("%w: the callout secret: %w", ErrSecretUnavailable, err)
+	}
+	v.keys, v.readAt = &keys, v.now()
+	return keys, true, nil
+}
+
+// accept compares in constant time whatever the keys require.
+func (k CalloutKeys) accept(req calloutRequest) bool {
+	ok := true
+	if len(k.HMACKey) > 0 {
+		mac := hmac.New(sha256.New, k.HMACKey)
+		mac.Write(req.body)
+		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		ok = subtle.ConstantTimeCompare([]byte(req.header("X-Zuora-Callout-Signature")), []byte(want)) == 1
+	}
+	if k.Username != "" {
+		user, pass, found := basicAuth(req.header("Authorization"))
+		userOK := subtle.ConstantTimeCompare([]byte(user), []byte(k.Username)) == 1
+		passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(k.Password)) == 1
+		ok = ok && found && userOK && passOK
+	}
+	return ok
+}
+
+func basicAuth(header string) (user, pass string, ok bool) {
+	scheme, encoded, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Basic") {
+		return "", "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(b), ":")
+}
+
+// calloutBody is the JSON the callout template builds from Zuora's merge
+// fields (the README shows it).
+type calloutBody struct {
+	MeterID        json.RawMessage `json:"meterId"`
+	SessionID      string          `json:"sessionId"`
+	Status         string          `json:"status"`
+	PreviousStatus string          `json:"previousStatus"`
+	RunType        string          `json:"runType"`
+	MeterName      string          `json:"meterName"`
+	Version        string          `json:"version"`
+}
+
+// sessionEvent is a callout body understood.
+type sessionEvent struct {
+	meterID                          int64
+	version                          string // "" when the callout names none
+	session, previousStatus, runType string
+	status                           zuora.RunStatus
+}
+
+// parseCallout reads a callout body; its errors are InvalidRequest, which
+// Zuora does not retry.
+func parseCallout(body []byte) (sessionEvent, error) {
+	var b calloutBody
+	if err := decodeObject(body, &b, "callout body"); err != nil {
+		return sessionEvent{}, err
+	}
+	if b.MeterID == nil || b.SessionID == "" || b.Status == "" {
+		return sessionEvent{}, invalid(`a callout needs "meterId", "sessionId" and "status"`)
+	}
+	id, err := meterIDFromJSON(b.MeterID)
+	if err != nil {
+		return sessionEvent{}, err
+	}
+	m, err := newMeter(id, cmp.Or(b.Version, defaultVersion))
+	if err != nil {
+		return sessionEvent{}, err
+	}
+	for name, v := range map[string]string{"sessionId": b.SessionID, "status": b.Status, "previousStatus": b.PreviousStatus, "runType": b.RunType} {
+		if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			return sessionEvent{}, invalid("%s must be at most 64 printable characters without spaces", name)
+		}
+	}
+	ev := sessionEvent{meterID: m.MeterID, session: b.SessionID, previousStatus: b.PreviousStatus, runType: b.RunType,
+		status: zuora.StatusNamed(strings.ToUpper(b.Status))}
+	if b.Version != "" {
+		ev.version = m.Version
+	}
+	return ev, nil
+}
+
+// calloutReply is the 200 answer to a callout.
+type calloutReply struct {
+	Received  bool     `json:"received"`
+	Duplicate bool     `json:"duplicate,omitempty"`
+	Results   []Result `json:"results,omitempty"`
+}
+
+// serveCallout answers a callout: verified, then deduplicated on
+// Zuora-Notification-Id, then observed like a poll by the memory. Nothing
+// is stored or published for a callout that fails verification. 5xx only
+// for what Zuora's retry can fix.
+func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, error) {
+	req := inv.callout
+	if h.callouts == nil {
+		return h.fail(inv, fmt.Errorf("%w: callouts are not configured (CALLOUT_SECRET_ID)", ErrCalloutUnauthorized), nil)
+	}
+	if err := h.callouts.verify(ctx, req); err != nil {
+		h.log.WarnContext(ctx, "callout refused", "errorType", kindOf(err).Type, "error", err.Error())
+		return h.fail(inv, err, nil)
+	}
+	ev, err := parseCallout(req.body)
+	if err != nil {
+		h.log.WarnContext(ctx, "invalid callout", "errorType", TypeInvalidRequest, "error", err.Error())
+		return h.fail(inv, err, nil)
+	}
+	id := req.header("Zuora-Notification-Id")
+	switch h.claim(ctx, id) {
+	case NotificationDone:
+		h.log.InfoContext(ctx, "callout", "notificationId", id, "duplicate", true)
+		return httpReply(200, calloutReply{Received: true, Duplicate: true}, 0)
+	case NotificationBusy:
+		return h.fail(inv, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, truncate(id, 80)), nil)
+	}
+	results, err := h.observeCallout(ctx, ev, req)
+	h.finish(ctx, id, err == nil)
+	if err != nil {
+		return h.fail(inv, err, nil)
+	}
+	return httpReply(200, calloutReply{Received: true, Results: results}, 0)
+}
+
+// claim takes a notification for this delivery. Without an id or a
+// memory there is nothing to deduplicate on; a memory that cannot be
+// reached does not stop the callout (a duplicate page beats a missed one).
+func (h *Handler) claim(ctx context.Context, id string) NotificationClaim {
+	if id == "" || h.store == nil {
+		return NotificationNew
+	}
+	now := h.now()
+	c, err := h.store.ClaimNotification(ctx, id, now, now.Add(leaseFor(ctx)))
+	if err != nil {
+		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
+		return NotificationNew
+	}
+	return c
+}
+
+// finish records a claimed notification as handled, or gives it up so that
+// Zuora's retry handles it.
+func (h *Handler) finish(ctx context.Context, id string, handled bool) {
+	if id == "" || h.store == nil {
+		return
+	}
+	if err := h.store.FinishNotification(ctx, id, handled, h.now().Add(notificationKept)); err != nil {
+		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
+	}
+}
+
+// observeCallout records the callout's status for each meter version it
+// applies to, as a poll's, with its session: no Zuora call.
+func (h *Handler) observeCallout(ctx context.Context, ev sessionEvent, req calloutRequest) ([]Result, error) {
+	versions := h.calloutVersions(ctx, ev)
+	mo := h.recallAsync(ctx, versions)
+	defer mo.wait()
+	trackID := cmp.Or(req.header("Zuora-Notification-Id"), requestID(ctx))
+	results := make([]Result, len(versions))
+	var errs []error
+	for i, m := range versions {
+		res := newResult(checkRequest{Meter: m, TrackID: trackID}, ev.status, h.now())
+		res.ZuoraRequestID = req.header("Zuora-Request-Id")
+		res.Source, res.SessionID, res.PreviousStatus, res.RunType = "callout", ev.session, ev.previousStatus, ev.runType
+		var err error
+		switch {
+		case mo != nil:
+			err = h.observe(ctx, &res, observation{res: res, session: ev.session}, mo)
+		case h.cfg.alertsOn(res.Status):
+			err = h.publish(ctx, &res, PendingAlert{Event: EventAlert, ID: deduplicationID(res), Result: res})
+		}
+		h.log.InfoContext(ctx, "callout", "meterId", m.MeterID, "version", m.Version, "sessionId", ev.session,
+			"status", res.Status, "notificationId", req.header("Zuora-Notification-Id"), "alert", alertLog(res.Alert))
+		results[i], errs = res, append(errs, err)
+	}
+	return results, errors.Join(errs...)
+}
+
+// calloutVersions is what a callout applies to: its version; else the
+// meter's watched versions; else defaultVersion.
+func (h *Handler) calloutVersions(ctx context.Context, ev sessionEvent) []Meter {
+	if ev.version != "" || h.store == nil {
+		return []Meter{{MeterID: ev.meterID, Version: cmp.Or(ev.version, defaultVersion)}}
+	}
+	watched, err := h.store.WatchedVersions(ctx, ev.meterID)
+	if err != nil {
+		h.log.WarnContext(ctx, "state unavailable", "meterId", ev.meterID, "errorType", TypeStateUnavailable,
+			"error", err.Error(), "version", defaultVersion)
+	}
+	if len(watched) == 0 {
+		return []Meter{{MeterID: ev.meterID, Version: defaultVersion}}
+	}
+	return watched
+}
