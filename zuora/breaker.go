@@ -43,6 +43,7 @@ type breaker struct {
 	openUntil time.Time // while open
 	probe     uint64    // the probe out while half-open; 0: none
 	probes    uint64    // probes handed out, so a late answer cannot pass for the current probe's
+	trips     int       // times it opened, for LimitStats
 }
 
 // check reports whether the breaker refuses a call now (the error it fails
@@ -106,6 +107,7 @@ func (b *breaker) release(probe uint64) (wasProbe bool) {
 
 func (b *breaker) trip(now time.Time, e *Error) {
 	b.state, b.openUntil, b.last = open, now.Add(b.cooldown), copyError(e)
+	b.trips++
 }
 
 func (b *breaker) threshold(class error) int {

@@ -20,6 +20,32 @@ type limiter struct {
 	gate    gate
 	breaker breaker
 	changed chan struct{} // closed, and replaced, at every change
+	stats   LimitStats    // but BreakerOpenings, which the breaker counts
+}
+
+// LimitStats count what a Client's limits did to its calls since it was
+// built: for a caller's metrics, which take the difference of two readings.
+type LimitStats struct {
+	GateWaits       int           // calls that waited at the gate (a 429's pause, or pacing)
+	GateWaitTime    time.Duration // the time they waited in all
+	BreakerOpenings int           // times the circuit breaker opened
+	BreakerRefusals int           // calls the open breaker failed at once
+}
+
+// Limits reads the Client's LimitStats.
+func (c *Client) Limits() LimitStats {
+	c.limits.mu.Lock()
+	defer c.limits.mu.Unlock()
+	st := c.limits.stats
+	st.BreakerOpenings = c.limits.breaker.trips
+	return st
+}
+
+// count adds to the stats under the limiter's lock.
+func (l *limiter) count(add func(*LimitStats)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	add(&l.stats)
 }
 
 func newLimiter(failures, throttles int, cooldown time.Duration) *limiter {
@@ -135,17 +161,27 @@ func (l *limiter) done(t ticket, o outcome) {
 // enter waits until the limiter lets the call's next attempt go, and returns
 // its ticket, or the error the call ends with.
 func (c *Client) enter(ctx context.Context, r *retryState) (ticket, error) {
+	var waited time.Duration // at the gate or for the breaker's probe
+	defer func() {
+		if waited > 0 {
+			c.limits.count(func(st *LimitStats) { st.GateWaits++; st.GateWaitTime += waited })
+		}
+	}()
 	for {
 		v := c.limits.admit()
 		switch {
 		case v.pass:
 			return v.ticket, nil
 		case v.refusal != nil:
+			c.limits.count(func(st *LimitStats) { st.BreakerRefusals++ })
 			return ticket{}, refused(r.last, v.refusal)
 		case v.wait > maxServerWait, v.wait > 0 && !fitsBefore(ctx, v.wait):
 			return ticket{}, held(r.last, v.wait, r.attempts)
 		}
-		if err := waitFor(ctx, v.changed, v.wait); err != nil {
+		start := time.Now()
+		err := waitFor(ctx, v.changed, v.wait)
+		waited += time.Since(start)
+		if err != nil {
 			return ticket{}, stoppedWaiting(r.last, v.class, err, r.attempts)
 		}
 	}

@@ -127,6 +127,9 @@ func TestPacing(t *testing.T) {
 		if n := sim.Stats().RunStatusCalls; n != 25 || failed.Load() != 0 {
 			t.Errorf("%d calls for 25 checks, %d failed", n, failed.Load())
 		}
+		if st := c.Limits(); st.GateWaits == 0 || st.GateWaitTime <= 0 || st.BreakerOpenings != 0 {
+			t.Errorf("Limits() = %+v, want the calls paced at the gate", st)
+		}
 	})
 	t.Run("deadline before the reset", func(t *testing.T) {
 		sim := newSim(t)
@@ -194,6 +197,11 @@ func TestBreakerOpensAndProbes(t *testing.T) {
 	}
 	if n := sim.Stats().RunStatusCalls; n != 8 {
 		t.Errorf("simulator saw %d calls, want 8", n)
+	}
+	// Opened twice, and two calls failed at once (the probe's failure is one
+	// of its attempts, not a refusal).
+	if st := c.Limits(); st.BreakerOpenings != 2 || st.BreakerRefusals != 2 {
+		t.Errorf("Limits() = %+v, want 2 openings and 2 refusals", st)
 	}
 
 	// Zuora is back: the probe closes the breaker, and the callers that
