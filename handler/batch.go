@@ -16,6 +16,7 @@ import (
 func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, error) {
 	checks, mo := inv.checks, (*memo)(nil)
 	if inv.scheduled {
+		tallyOf(ctx).markScheduled()
 		var err error
 		if checks, mo, err = h.scheduledChecks(ctx); err != nil {
 			return BatchResult{}, err

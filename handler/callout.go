@@ -204,32 +204,43 @@ type calloutReply struct {
 // is stored or published for a callout that fails verification. 5xx only
 // for what Zuora's retry can fix.
 func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, error) {
-	req := inv.callout
+	req, t := inv.callout, tallyOf(ctx)
 	if h.callouts == nil {
+		t.callout("refused")
 		return h.fail(inv, fmt.Errorf("%w: callouts are not configured (CALLOUT_SECRET_ID)", ErrCalloutUnauthorized), nil)
 	}
 	if err := h.callouts.verify(ctx, req); err != nil {
+		outcome := "refused"
+		if !errors.Is(err, ErrCalloutUnauthorized) {
+			outcome = "failed" // the secret could not be read
+		}
+		t.callout(outcome)
 		h.log.WarnContext(ctx, "callout refused", "errorType", kindOf(err).Type, "error", err.Error())
 		return h.fail(inv, err, nil)
 	}
 	ev, err := parseCallout(req.body)
 	if err != nil {
+		t.callout("invalid")
 		h.log.WarnContext(ctx, "invalid callout", "errorType", TypeInvalidRequest, "error", err.Error())
 		return h.fail(inv, err, nil)
 	}
 	id := req.header("Zuora-Notification-Id")
 	switch h.claim(ctx, id) {
 	case NotificationDone:
+		t.callout("duplicate")
 		h.log.InfoContext(ctx, "callout", "notificationId", id, "duplicate", true)
 		return httpReply(200, calloutReply{Received: true, Duplicate: true}, 0)
 	case NotificationBusy:
+		t.callout("failed")
 		return h.fail(inv, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, truncate(id, 80)), nil)
 	}
 	results, err := h.observeCallout(ctx, ev, req)
 	h.finish(ctx, id, err == nil)
 	if err != nil {
+		t.callout("failed")
 		return h.fail(inv, err, nil)
 	}
+	t.callout("accepted")
 	return httpReply(200, calloutReply{Received: true, Results: results}, 0)
 }
 
@@ -243,6 +254,7 @@ func (h *Handler) claim(ctx context.Context, id string) NotificationClaim {
 	now := h.now()
 	c, err := h.store.ClaimNotification(ctx, id, now, now.Add(leaseFor(ctx)))
 	if err != nil {
+		tallyOf(ctx).count("StateUnavailable")
 		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
 		return NotificationNew
 	}
@@ -256,6 +268,7 @@ func (h *Handler) finish(ctx context.Context, id string, handled bool) {
 		return
 	}
 	if err := h.store.FinishNotification(ctx, id, handled, h.now().Add(notificationKept)); err != nil {
+		tallyOf(ctx).count("StateUnavailable")
 		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
 	}
 }

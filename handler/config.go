@@ -23,6 +23,7 @@ type Config struct {
 	EntityIDs        string   // ZUORA_ENTITY_IDS
 	OrgIDs           string   // ZUORA_ORG_IDS
 	BatchConcurrency int      // BATCH_CONCURRENCY, at least 1
+	FunctionName     string   // AWS_LAMBDA_FUNCTION_NAME: the metrics' Function dimension
 
 	// With a Store only:
 	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
@@ -32,6 +33,9 @@ type Config struct {
 func (c Config) validate() error {
 	if c.TopicARN == "" {
 		return errors.New("handler: Config.TopicARN is required")
+	}
+	if c.FunctionName == "" {
+		return errors.New("handler: Config.FunctionName is required")
 	}
 	if c.BatchConcurrency < 1 {
 		return fmt.Errorf("handler: Config.BatchConcurrency is %d; it must be at least 1", c.BatchConcurrency)

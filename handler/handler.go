@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -29,6 +30,7 @@ type Handler struct {
 	alerts   Publisher
 	store    Store     // nil: no memory
 	callouts *verifier // nil: callouts are refused
+	metrics  io.Writer // nil: no metrics
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -39,6 +41,7 @@ type Deps struct {
 	Alerts   Publisher
 	Store    Store            // nil: no memory (no STATE_TABLE)
 	Callouts CalloutKeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
+	Metrics  io.Writer        // where the EMF records go (the function's stdout); nil: none
 	Log      *slog.Logger     // nil means slog.Default()
 }
 
@@ -53,7 +56,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
-	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, log: deps.Log, now: time.Now}
+	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, metrics: deps.Metrics, log: deps.Log, now: time.Now}
 	if deps.Callouts != nil {
 		// The verifier reads the handler's clock, so tests that move it move both.
 		h.callouts = &verifier{source: deps.Callouts, now: func() time.Time { return h.now() }}
@@ -71,6 +74,8 @@ const httpBudget = 29 * time.Second
 // errors whose errorType is one of the contract's names; HTTP callers get an
 // HTTP response instead.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	ctx, t := h.startTally(ctx)
+	defer h.flushTally(ctx, t)
 	inv, err := parseEvent(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "invalid request", "source", inv.source, "errorType", TypeInvalidRequest, "error", err.Error())
@@ -182,9 +187,11 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo) (Result, 
 	})
 	cancel()
 	if err != nil {
+		tallyOf(ctx).failed(kindOf(err).Type)
 		h.logFailedCheck(ctx, c, err)
 		return Result{}, err
 	}
+	tallyOf(ctx).checked(rs.Name, rs.Latency)
 	res := newResult(c, rs, h.now())
 	switch {
 	case mo != nil:
@@ -206,10 +213,12 @@ func (h *Handler) publish(ctx context.Context, res *Result, p PendingAlert) erro
 		var id string
 		if id, err = h.alerts.Publish(ctx, a); err == nil {
 			res.Alert = &AlertOutcome{Published: true, MessageID: id, Event: p.Event}
+			tallyOf(ctx).alerted(p.Event)
 			return nil
 		}
 	}
 	res.Alert = &AlertOutcome{Published: false, Event: p.Event}
+	tallyOf(ctx).count("AlertPublishFailures")
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
 		"status", p.Result.Status, "event", p.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
 	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, p.Event, res.MeterID, res.Version, p.Result.Status, err)

@@ -52,6 +52,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.BatchConcurrency == 0 {
 		cfg.BatchConcurrency = 32
 	}
+	if cfg.FunctionName == "" {
+		cfg.FunctionName = "runstatus-test"
+	}
 	return cfg
 }
 

@@ -256,6 +256,7 @@ func (h *Handler) settle(ctx context.Context, s MeterState, id string, published
 				continue
 			}
 		}
+		tallyOf(ctx).count("StateUnavailable")
 		h.log.WarnContext(ctx, "state unavailable", "meterId", s.MeterID, "version", s.Version,
 			"errorType", TypeStateUnavailable, "error", err.Error(), "published", published)
 		return
@@ -265,6 +266,7 @@ func (h *Handler) settle(ctx context.Context, s MeterState, id string, published
 // alertWithoutMemory is the check of a function without STATE_TABLE: every
 // status in ALERT_ON alerts.
 func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause error) error {
+	tallyOf(ctx).count("StateUnavailable")
 	h.log.WarnContext(ctx, "state unavailable", "meterId", res.MeterID, "version", res.Version,
 		"errorType", TypeStateUnavailable, "error", cause.Error(), "alerting", h.cfg.alertsOn(res.Status))
 	if !h.cfg.alertsOn(res.Status) {

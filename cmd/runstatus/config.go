@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 const (
 	defaultAlertOn          = zuora.Failed
 	defaultBatchConcurrency = 32
+	defaultFunctionName     = "runstatus" // outside Lambda
 	maxBatchConcurrency     = handler.MaxBatch
 )
 
@@ -98,6 +100,8 @@ func loadChecks(env func(string) string, h *handler.Config) error {
 	if h.BatchConcurrency, err = parseConcurrency(env("BATCH_CONCURRENCY")); err != nil {
 		return configError("BATCH_CONCURRENCY", err)
 	}
+	// Lambda sets it; the metrics' Function dimension.
+	h.FunctionName = cmp.Or(env("AWS_LAMBDA_FUNCTION_NAME"), defaultFunctionName)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/internal/emf"
 	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
@@ -277,6 +278,38 @@ func e2eCheckLog(t *testing.T, s *localstack.Stack, checks int) {
 	}
 	if lines != checks {
 		t.Errorf("%d check log lines for %d checks", lines, checks)
+	}
+	e2eCheckMetrics(t, log, checks)
+}
+
+// e2eCheckMetrics checks the EMF records in the log: each valid, the
+// function's dimension on each and no meter id, and one Checks or
+// ZuoraErrors count for each check of Zuora (callouts count as Callouts).
+func e2eCheckMetrics(t *testing.T, log string, checks int) {
+	t.Helper()
+	var counted float64
+	records := 0
+	for line := range strings.Lines(log) {
+		if !strings.Contains(line, `"_aws"`) {
+			continue
+		}
+		records++
+		if err := emf.Validate([]byte(line)); err != nil {
+			t.Errorf("not EMF: %v\n%s", err, line)
+		}
+		rec := e2eDecode[map[string]any](t, []byte(line))
+		if rec["Function"] != "RunStatusFunction" || strings.Contains(line, `"meterId"`) {
+			t.Errorf("record %s", line)
+		}
+		// A record per dimension value: its count is the check's.
+		for metric, dimension := range map[string]string{"Checks": "Status", "ZuoraErrors": "ErrorType", "Callouts": "Outcome"} {
+			if n, ok := rec[metric].(float64); ok && rec[dimension] != nil {
+				counted += n
+			}
+		}
+	}
+	if records == 0 || int(counted) != checks {
+		t.Errorf("%d EMF records counting %v checks and callouts, want %d", records, counted, checks)
 	}
 }
 

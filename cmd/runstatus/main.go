@@ -65,7 +65,8 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	deps := handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Log: log}
+	// Metrics are EMF lines on stdout, which Lambda sends to CloudWatch Logs.
+	deps := handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Metrics: os.Stdout, Log: log}
 	if s.stateTable != "" {
 		deps.Store = stateTable{api: dynamodb.NewFromConfig(awsCfg), name: s.stateTable}
 	}
