@@ -15,11 +15,15 @@ import (
 // not go out fails the whole batch, because an alert is never dropped.
 func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, error) {
 	checks, mo := inv.checks, (*memo)(nil)
+	var listErr error // the watch list could not be read
 	if inv.scheduled {
 		tallyOf(ctx).markScheduled()
 		var err error
 		if checks, mo, err = h.scheduledChecks(ctx); err != nil {
 			return BatchResult{}, err
+		}
+		if mo != nil {
+			listErr = mo.err // read already: scheduledChecks's memo is known
 		}
 	} else {
 		mo = h.recallAsync(ctx, meters(checks))
@@ -40,10 +44,10 @@ func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, er
 	wg.Wait()
 
 	batch := BatchResult{Results: items, Summary: summarize(items)}
-	if mo != nil && mo.err != nil && inv.scheduled {
-		// The watch list itself could not be read: what was checked was
-		// checked (and alerted on), but the run is not whole.
-		return batch, fmt.Errorf("%w: the watch list could not be read: %w", ErrStateUnavailable, mo.err)
+	if listErr != nil {
+		// What was checked was checked (and alerted on), but the run is
+		// not whole.
+		return batch, fmt.Errorf("%w: the watch list could not be read: %w", ErrStateUnavailable, listErr)
 	}
 	if err := errors.Join(alertErrs...); err != nil {
 		n := len(slices.DeleteFunc(alertErrs, func(e error) bool { return e == nil }))
@@ -78,8 +82,7 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 	}
 	all, err := h.store.AllStates(ctx)
 	if err != nil {
-		h.log.WarnContext(ctx, "state unavailable", "errorType", TypeStateUnavailable, "error", err.Error(),
-			"checking", "WATCH_METERS only")
+		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
 		return checksOf(h.cfg.WatchMeters), known(nil, err), nil
 	}
 	states := make(map[Meter]MeterState, len(all))
@@ -90,11 +93,7 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 			targets = append(targets, s.Meter)
 		}
 	}
-	for _, m := range h.cfg.WatchMeters {
-		if s, ok := states[m]; !ok || !s.Watched {
-			targets = append(targets, m)
-		}
-	}
+	targets = append(targets, h.cfg.WatchMeters...)
 	slices.SortFunc(targets, compareMeters)
 	return checksOf(slices.Compact(targets)), known(states, nil), nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -63,15 +64,17 @@ type calloutRequest struct {
 	header func(name string) string
 }
 
-// verifier checks callouts against keys it reads once and re-reads, at most
-// once a calloutRereadAfter, when a callout does not match them.
+// verifier checks callouts against keys it reads once and re-reads when a
+// callout does not match them. It reads at most once a calloutRereadAfter,
+// whether the read succeeds or not: callouts come from the internet.
 type verifier struct {
 	source CalloutKeySource
 	now    func() time.Time
 
-	mu     sync.Mutex
-	keys   *CalloutKeys
-	readAt time.Time
+	mu      sync.Mutex
+	keys    *CalloutKeys
+	readAt  time.Time
+	readErr error // the last read's, while there are no keys
 }
 
 func (v *verifier) verify(ctx context.Context, req calloutRequest) error {
@@ -97,17 +100,26 @@ func (v *verifier) verify(ctx context.Context, req calloutRequest) error {
 func (v *verifier) current(ctx context.Context, stale bool) (CalloutKeys, bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.keys != nil && (!stale || v.now().Sub(v.readAt) < calloutRereadAfter) {
+	recent := !v.readAt.IsZero() && v.now().Sub(v.readAt) < calloutRereadAfter
+	switch {
+	case v.keys != nil && (!stale || recent):
 		return *v.keys, false, nil
+	case v.keys == nil && recent:
+		return CalloutKeys{}, false, v.readErr
 	}
+	v.readAt = v.now()
 	keys, err := v.source.CalloutKeys(ctx)
 	if err == nil && len(keys.HMACKey) == 0 && keys.Username == "" {
 		err = errors.New(`it has neither "hmacKey" nor "username"`)
 	}
 	if err != nil {
-		return CalloutKeys{}, false, fmt.Errorf("%w: the callout secret: %w", ErrSecretUnavailable, err)
+		err = fmt.Errorf("%w: the callout secret: %w", ErrSecretUnavailable, err)
+		if v.keys == nil {
+			v.readErr = err
+		}
+		return CalloutKeys{}, false, err
 	}
-	v.keys, v.readAt = &keys, v.now()
+	v.keys, v.readErr = &keys, nil
 	return keys, true, nil
 }
 
@@ -129,16 +141,10 @@ func (k CalloutKeys) accept(req calloutRequest) bool {
 	return ok
 }
 
+// basicAuth parses an Authorization header as net/http does.
 func basicAuth(header string) (user, pass string, ok bool) {
-	scheme, encoded, found := strings.Cut(header, " ")
-	if !found || !strings.EqualFold(scheme, "Basic") {
-		return "", "", false
-	}
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
-	if err != nil {
-		return "", "", false
-	}
-	return strings.Cut(string(b), ":")
+	r := http.Request{Header: http.Header{"Authorization": {header}}}
+	return r.BasicAuth()
 }
 
 // calloutBody is the JSON the callout template builds from Zuora's merge
@@ -210,13 +216,15 @@ func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, err
 		return h.fail(inv, fmt.Errorf("%w: callouts are not configured (CALLOUT_SECRET_ID)", ErrCalloutUnauthorized), nil)
 	}
 	if err := h.callouts.verify(ctx, req); err != nil {
-		outcome := "refused"
-		if !errors.Is(err, ErrCalloutUnauthorized) {
-			outcome = "failed" // the secret could not be read
-		}
-		t.callout(outcome)
 		h.log.WarnContext(ctx, "callout refused", "errorType", kindOf(err).Type, "error", err.Error())
-		return h.fail(inv, err, nil)
+		if errors.Is(err, ErrCalloutUnauthorized) {
+			t.callout("refused")
+			return h.fail(inv, err, nil)
+		}
+		// The secret could not be read. The reply goes to whoever called
+		// the open route: it names no secret and no AWS error.
+		t.callout("failed")
+		return h.fail(inv, fmt.Errorf("%w: the callout secret could not be read; the function's log says why", ErrSecretUnavailable), nil)
 	}
 	ev, err := parseCallout(req.body)
 	if err != nil {
@@ -254,8 +262,7 @@ func (h *Handler) claim(ctx context.Context, id string) NotificationClaim {
 	now := h.now()
 	c, err := h.store.ClaimNotification(ctx, id, now, now.Add(leaseFor(ctx)))
 	if err != nil {
-		tallyOf(ctx).count("StateUnavailable")
-		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
+		h.stateUnavailable(ctx, err, "notificationId", id)
 		return NotificationNew
 	}
 	return c
@@ -268,16 +275,14 @@ func (h *Handler) finish(ctx context.Context, id string, handled bool) {
 		return
 	}
 	if err := h.store.FinishNotification(ctx, id, handled, h.now().Add(notificationKept)); err != nil {
-		tallyOf(ctx).count("StateUnavailable")
-		h.log.WarnContext(ctx, "state unavailable", "notificationId", id, "errorType", TypeStateUnavailable, "error", err.Error())
+		h.stateUnavailable(ctx, err, "notificationId", id)
 	}
 }
 
 // observeCallout records the callout's status for each meter version it
 // applies to, as a poll's, with its session: no Zuora call.
 func (h *Handler) observeCallout(ctx context.Context, ev sessionEvent, req calloutRequest) ([]Result, error) {
-	versions := h.calloutVersions(ctx, ev)
-	mo := h.recallAsync(ctx, versions)
+	versions, mo := h.calloutTargets(ctx, ev)
 	defer mo.wait()
 	trackID := cmp.Or(req.header("Zuora-Notification-Id"), requestID(ctx))
 	results := make([]Result, len(versions))
@@ -300,19 +305,23 @@ func (h *Handler) observeCallout(ctx context.Context, ev sessionEvent, req callo
 	return results, errors.Join(errs...)
 }
 
-// calloutVersions is what a callout applies to: its version; else the
-// meter's watched versions; else defaultVersion.
-func (h *Handler) calloutVersions(ctx context.Context, ev sessionEvent) []Meter {
-	if ev.version != "" || h.store == nil {
-		return []Meter{{MeterID: ev.meterID, Version: cmp.Or(ev.version, defaultVersion)}}
+// calloutTargets is what a callout applies to, with its memory (nil
+// without a Store): its version; else the meter's watched versions, whose
+// states come with the read that finds them; else defaultVersion.
+func (h *Handler) calloutTargets(ctx context.Context, ev sessionEvent) ([]Meter, *memo) {
+	if ev.version == "" && h.store != nil {
+		watched, err := h.store.WatchedVersions(ctx, ev.meterID)
+		if err != nil {
+			h.stateUnavailable(ctx, err, "meterId", ev.meterID, "version", defaultVersion)
+		}
+		if len(watched) > 0 {
+			meters, states := make([]Meter, len(watched)), make(map[Meter]MeterState, len(watched))
+			for i, s := range watched {
+				meters[i], states[s.Meter] = s.Meter, s
+			}
+			return meters, known(states, nil)
+		}
 	}
-	watched, err := h.store.WatchedVersions(ctx, ev.meterID)
-	if err != nil {
-		h.log.WarnContext(ctx, "state unavailable", "meterId", ev.meterID, "errorType", TypeStateUnavailable,
-			"error", err.Error(), "version", defaultVersion)
-	}
-	if len(watched) == 0 {
-		return []Meter{{MeterID: ev.meterID, Version: defaultVersion}}
-	}
-	return watched
+	meters := []Meter{{MeterID: ev.meterID, Version: cmp.Or(ev.version, defaultVersion)}}
+	return meters, h.recallAsync(ctx, meters)
 }

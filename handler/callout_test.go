@@ -173,19 +173,24 @@ func TestCalloutVersions(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		body string
-		want []string
+		body  string
+		want  []string
+		reads int // the watched versions come with their state
 	}{
-		{sessionBody(7, "R-1", "RUNNING", ""), []string{"1.0", "2.0"}},
-		{sessionBody(7, "R-1", "RUNNING", "3.0"), []string{"3.0"}},
-		{sessionBody(9, "R-1", "RUNNING", ""), []string{"0.0.1"}},
+		{sessionBody(7, "R-1", "RUNNING", ""), []string{"1.0", "2.0"}, 1},
+		{sessionBody(7, "R-1", "RUNNING", "3.0"), []string{"3.0"}, 1},
+		{sessionBody(9, "R-1", "RUNNING", ""), []string{"0.0.1"}, 2},
 	} {
+		before, _ := r.store.counts()
 		var got []string
 		for _, res := range decode[calloutReply](t, []byte(r.send(t, "", tt.body).Body)).Results {
 			got = append(got, res.Version)
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%s: versions %v, want %v", tt.body, got, tt.want)
+		}
+		if after, _ := r.store.counts(); after-before != tt.reads {
+			t.Errorf("%s: %d reads of the memory, want %d", tt.body, after-before, tt.reads)
 		}
 	}
 }
@@ -256,13 +261,26 @@ func TestCalloutKeyRotation(t *testing.T) {
 // are refused when the function has no callout secret.
 func TestCalloutSecretErrors(t *testing.T) {
 	r := newCalloutRig(t, CalloutKeys{})
-	r.keys.err = errors.New("AccessDeniedException")
+	r.keys.err = errors.New("AccessDeniedException: arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora/callouts")
 	body := sessionBody(102, "R-1", "FAILED", "0.0.1")
-	if resp := r.send(t, "n1", body); resp.StatusCode != 500 || !strings.Contains(resp.Body, TypeSecretUnavailable) {
-		t.Errorf("unreadable secret: %d %s", resp.StatusCode, resp.Body)
+	for range 20 {
+		resp := r.send(t, "n1", body)
+		if resp.StatusCode != 500 || !strings.Contains(resp.Body, TypeSecretUnavailable) {
+			t.Errorf("unreadable secret: %d %s", resp.StatusCode, resp.Body)
+		}
+		if strings.Contains(resp.Body, "arn:aws") || strings.Contains(resp.Body, "AccessDenied") {
+			t.Errorf("the reply to the open route tells why: %s", resp.Body)
+		}
+	}
+	if n := r.keys.count(); n != 1 {
+		t.Errorf("20 callouts within a minute read an unreadable secret %d times, want 1", n)
+	}
+	if !strings.Contains(r.log.String(), "AccessDeniedException") {
+		t.Errorf("the log does not say why the secret could not be read: %s", r.log)
 	}
 	r.keys.err = nil // readable, but holds no key
-	if resp := r.send(t, "n1", body); resp.StatusCode != 500 {
+	r.clock.advance(calloutRereadAfter)
+	if resp := r.send(t, "n1", body); resp.StatusCode != 500 || r.keys.count() != 2 {
 		t.Errorf("secret without a key: %d %s", resp.StatusCode, resp.Body)
 	}
 	h, _, _ := newTestHandler(t, Config{})
@@ -333,10 +351,10 @@ func FuzzVerify(f *testing.F) {
 		req := calloutRequest{body: body, header: func(name string) string {
 			return map[string]string{"X-Zuora-Callout-Signature": signature, "Authorization": authorization}[name]
 		}}
-		// HTTP's rules: the scheme in any case, the credentials Base64 after it.
-		scheme, rest, _ := strings.Cut(authorization, " ")
-		creds, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-		basic := strings.EqualFold(scheme, "basic") && err == nil && string(creds) == "x:y"
+		// RFC 7617: "Basic" in any case, one space, then Base64 of user:password.
+		scheme, rest := authorization[:min(6, len(authorization))], authorization[min(6, len(authorization)):]
+		creds, err := base64.StdEncoding.DecodeString(rest)
+		basic := strings.EqualFold(scheme, "basic ") && err == nil && string(creds) == "x:y"
 		if got, want := keys.accept(req), signature == sign(testHMACKey, body) && basic; got != want {
 			t.Fatalf("accept(%q, %q, %q) = %v, want %v", body, signature, authorization, got, want)
 		}

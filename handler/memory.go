@@ -236,6 +236,8 @@ func (h *Handler) deliver(ctx context.Context, res *Result, t transition) error 
 // that cannot be written, the lease runs out instead; a message may then go
 // out twice, which a FIFO topic's deduplication id absorbs.
 func (h *Handler) settle(ctx context.Context, s MeterState, id string, published bool) {
+	m := s.Meter
+	err := ErrStateConflict
 	for range maxStateAttempts {
 		if s.Pending == nil || s.Pending.ID != id {
 			return // another check has settled or superseded it
@@ -247,28 +249,31 @@ func (h *Handler) settle(ctx context.Context, s MeterState, id string, published
 			p.LeaseUntil = time.Time{}
 			s.Pending = &p
 		}
-		_, err := h.store.Save(ctx, s)
-		if err == nil {
+		if _, err = h.store.Save(ctx, s); err == nil {
 			return
 		}
-		if errors.Is(err, ErrStateConflict) {
-			if s, err = h.reread(ctx, s.Meter); err == nil {
-				continue
-			}
+		if !errors.Is(err, ErrStateConflict) {
+			break
 		}
-		tallyOf(ctx).count("StateUnavailable")
-		h.log.WarnContext(ctx, "state unavailable", "meterId", s.MeterID, "version", s.Version,
-			"errorType", TypeStateUnavailable, "error", err.Error(), "published", published)
-		return
+		if s, err = h.reread(ctx, m); err != nil {
+			break
+		}
+		err = ErrStateConflict
 	}
+	h.stateUnavailable(ctx, err, "meterId", m.MeterID, "version", m.Version, "published", published)
+}
+
+// stateUnavailable counts and logs a read or write of the memory that
+// failed; attrs say what it was for and what the function does instead.
+func (h *Handler) stateUnavailable(ctx context.Context, err error, attrs ...any) {
+	tallyOf(ctx).count("StateUnavailable")
+	h.log.WarnContext(ctx, "state unavailable", append(attrs, "errorType", TypeStateUnavailable, "error", err.Error())...)
 }
 
 // alertWithoutMemory is the check of a function without STATE_TABLE: every
 // status in ALERT_ON alerts.
 func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause error) error {
-	tallyOf(ctx).count("StateUnavailable")
-	h.log.WarnContext(ctx, "state unavailable", "meterId", res.MeterID, "version", res.Version,
-		"errorType", TypeStateUnavailable, "error", cause.Error(), "alerting", h.cfg.alertsOn(res.Status))
+	h.stateUnavailable(ctx, cause, "meterId", res.MeterID, "version", res.Version, "alerting", h.cfg.alertsOn(res.Status))
 	if !h.cfg.alertsOn(res.Status) {
 		return nil
 	}

@@ -133,17 +133,17 @@ func (m *memStore) counts() (reads, writes int) {
 	return m.reads, m.writes
 }
 
-func (m *memStore) WatchedVersions(_ context.Context, meterID int64) ([]Meter, error) {
+func (m *memStore) WatchedVersions(_ context.Context, meterID int64) ([]MeterState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reads++
 	if m.err != nil {
 		return nil, m.err
 	}
-	var out []Meter
+	var out []MeterState
 	for _, s := range m.sorted() {
 		if s.MeterID == meterID && s.Watched {
-			out = append(out, s.Meter)
+			out = append(out, s)
 		}
 	}
 	return out, nil

@@ -27,8 +27,9 @@ type Store interface {
 	// one (nil: from the start), ordered by meterId then version, and the
 	// last one returned if more may follow.
 	Watched(ctx context.Context, after *Meter, limit int) (page []MeterState, next *Meter, err error)
-	// WatchedVersions returns the watched versions of one meter.
-	WatchedVersions(ctx context.Context, meterID int64) ([]Meter, error)
+	// WatchedVersions returns the watched versions of one meter, with
+	// their state, read as States reads it.
+	WatchedVersions(ctx context.Context, meterID int64) ([]MeterState, error)
 
 	// ClaimNotification starts handling a callout notification: this
 	// delivery holds it until leaseUntil (NotificationNew), unless it was

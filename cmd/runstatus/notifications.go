@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/example/zuora-runstatus/handler"
 )
@@ -40,8 +38,8 @@ func epochSeconds(at time.Time) types.AttributeValue {
 
 // ClaimNotification takes the notification if nobody has, or if the
 // delivery that had it gave it up or let its lease run out: one
-// conditional UpdateItem. Only when that is refused (a retry of Zuora's),
-// a read tells a handled notification from one being handled.
+// conditional UpdateItem. When that is refused (a retry of Zuora's), the
+// item it returns tells a handled notification from one being handled.
 func (t stateTable) ClaimNotification(ctx context.Context, id string, now, leaseUntil time.Time) (handler.NotificationClaim, error) {
 	u := newUpdate()
 	u.set("state", &types.AttributeValueMemberS{Value: "processing"})
@@ -50,7 +48,9 @@ func (t stateTable) ClaimNotification(ctx context.Context, id string, now, lease
 	u.condition = "attribute_not_exists(pk) OR (#state = :processing AND #leaseUntil < :now)"
 	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
 	u.values[":now"] = epochMillis(now)
-	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.notificationKey(id)))
+	in := u.input(t.name, t.notificationKey(id))
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := t.api.UpdateItem(ctx, in)
 	var refused *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
@@ -58,16 +58,8 @@ func (t stateTable) ClaimNotification(ctx context.Context, id string, now, lease
 	case !errors.As(err, &refused):
 		return 0, err
 	}
-	res, err := t.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		t.name: {Keys: []map[string]types.AttributeValue{t.notificationKey(id)}, ConsistentRead: aws.Bool(true)},
-	}})
-	if err != nil {
-		return 0, err
-	}
-	for _, item := range res.Responses[t.name] {
-		if state, ok := item["state"].(*types.AttributeValueMemberS); ok && state.Value == "done" {
-			return handler.NotificationDone, nil
-		}
+	if state, ok := refused.Item["state"].(*types.AttributeValueMemberS); ok && state.Value == "done" {
+		return handler.NotificationDone, nil
 	}
 	return handler.NotificationBusy, nil
 }

@@ -130,11 +130,12 @@ func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int
 	return page, &last, nil
 }
 
-// WatchedVersions reads one meter's watched versions.
-func (t stateTable) WatchedVersions(ctx context.Context, meterID int64) ([]handler.Meter, error) {
-	var out []handler.Meter
+// WatchedVersions reads one meter's watched versions with their state
+// (strongly consistent, as States).
+func (t stateTable) WatchedVersions(ctx context.Context, meterID int64) ([]handler.MeterState, error) {
+	var out []handler.MeterState
 	err := t.query(ctx, meterQuery{meterID: meterID, watchedOnly: true}, func(s handler.MeterState) bool {
-		out = append(out, s.Meter)
+		out = append(out, s)
 		return true
 	})
 	return out, err
@@ -243,7 +244,7 @@ type update struct {
 }
 
 func newUpdate() *update {
-	return &update{names: map[string]string{"#rev": "rev"}, values: map[string]types.AttributeValue{}}
+	return &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
 }
 
 func (u *update) set(name string, v types.AttributeValue) {
@@ -267,9 +268,6 @@ func (u *update) input(table string, key map[string]types.AttributeValue) *dynam
 	}
 	if u.condition != "" {
 		in.ConditionExpression = &u.condition
-	}
-	if !strings.Contains(expr+u.condition, "#rev") {
-		delete(u.names, "#rev") // DynamoDB refuses names an expression does not use
 	}
 	return in
 }

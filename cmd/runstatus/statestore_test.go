@@ -16,11 +16,15 @@ import (
 // newTestStateTable is the local stack's state table, as the template
 // declares it, in moto.
 func newTestStateTable(t *testing.T) stateTable {
-	s := localstack.ForTest(t, nil)
-	return stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(aws.Config{
+	return stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(localstack.ForTest(t, nil)))}
+}
+
+// motoConfig is an SDK configuration for the stack's moto_server.
+func motoConfig(s *localstack.Stack) aws.Config {
+	return aws.Config{
 		Region: localstack.Region, BaseEndpoint: aws.String(s.MotoURL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})}
+	}
 }
 
 // The state table against DynamoDB as moto serves it, with the table the
@@ -141,7 +145,8 @@ func TestStateTableNotifications(t *testing.T) {
 	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 5, Version: "1.0"}, true))
 	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 5, Version: "2.0"}, true))
 	e2eMust(t, table.SetWatched(ctx, handler.Meter{MeterID: 50, Version: "1.0"}, true))
-	if got, err := table.WatchedVersions(ctx, 5); err != nil || fmt.Sprint(got) != "[{5 1.0} {5 2.0}]" {
-		t.Errorf("WatchedVersions(5) = %v, %v", got, err)
+	got, err := table.WatchedVersions(ctx, 5)
+	if err != nil || len(got) != 2 || fmt.Sprint(got[0].Meter, got[1].Meter) != "{5 1.0} {5 2.0}" || !got[0].Watched {
+		t.Errorf("WatchedVersions(5) = %+v, %v", got, err)
 	}
 }

@@ -39,9 +39,11 @@ func Validate(line []byte) error {
 	if err := dec.Decode(&meta); err != nil {
 		return fmt.Errorf("_aws: %w", err)
 	}
-	ts, err := meta.Timestamp.Int64()
-	if meta.Timestamp == nil || err != nil || ts < 1e12 || ts > 1e13 {
-		return fmt.Errorf("_aws.Timestamp %v is not epoch milliseconds", meta.Timestamp)
+	if meta.Timestamp == nil {
+		return fmt.Errorf("no _aws.Timestamp")
+	}
+	if ts, err := meta.Timestamp.Int64(); err != nil || ts < 1e12 || ts > 1e13 {
+		return fmt.Errorf("_aws.Timestamp %v is not epoch milliseconds", *meta.Timestamp)
 	}
 	if len(meta.CloudWatchMetrics) == 0 {
 		return fmt.Errorf("no CloudWatchMetrics")
