@@ -68,7 +68,9 @@ func (b *breaker) start() (probe uint64) {
 	return b.probe
 }
 
-// succeeded records an answer that shows Zuora working.
+// succeeded records an answer that shows Zuora working. Any answer closes
+// the breaker, even one to a call sent before it opened: Zuora answering is
+// the news the cool-down waits for, unlike a late failure (see failed).
 func (b *breaker) succeeded(probe uint64) {
 	b.release(probe)
 	b.state, b.streak, b.last = closed, 0, nil

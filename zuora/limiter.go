@@ -26,7 +26,7 @@ type limiter struct {
 // LimitStats count what a Client's limits did to its calls since it was
 // built: for a caller's metrics, which take the difference of two readings.
 type LimitStats struct {
-	GateWaits       int           // calls that waited at the gate (a 429's pause, or pacing)
+	GateWaits       int           // calls that waited at the gate (a 429's pause, pacing, or the breaker's probe)
 	GateWaitTime    time.Duration // the time they waited in all
 	BreakerOpenings int           // times the circuit breaker opened
 	BreakerRefusals int           // calls the open breaker failed at once
@@ -173,7 +173,9 @@ func (c *Client) enter(ctx context.Context, r *retryState) (ticket, error) {
 		case v.pass:
 			return v.ticket, nil
 		case v.refusal != nil:
-			c.limits.count(func(st *LimitStats) { st.BreakerRefusals++ })
+			if r.last == nil { // a retry refused is not a call failed at once
+				c.limits.count(func(st *LimitStats) { st.BreakerRefusals++ })
+			}
 			return ticket{}, refused(r.last, v.refusal)
 		case v.wait > maxServerWait, v.wait > 0 && !fitsBefore(ctx, v.wait):
 			return ticket{}, held(r.last, v.wait, r.attempts)
@@ -238,14 +240,9 @@ func held(last *Error, wait time.Duration, attempts int) *Error {
 // stoppedWaiting is the error of a call whose context ended while the
 // limiter held it.
 func stoppedWaiting(last *Error, class, ctxErr error, attempts int) *Error {
-	if last != nil {
-		return stopped(last, ctxErr, attempts)
+	e := stopped(last, ctxErr, attempts)
+	if last == nil {
+		e.Class, e.Message = class, "the call ended while Zuora's limits held it"
 	}
-	return &Error{
-		Class:    class,
-		Message:  "the call ended while Zuora's limits held it",
-		Timeout:  errors.Is(ctxErr, context.DeadlineExceeded),
-		Attempts: attempts,
-		Err:      ctxErr,
-	}
+	return e
 }

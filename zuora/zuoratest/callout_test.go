@@ -2,7 +2,6 @@ package zuoratest_test
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,8 +45,9 @@ func TestNotifier(t *testing.T) {
 	if bodies[0] != `{"meterId":7,"sessionId":"R-1","status":"FAILED"}` {
 		t.Errorf("body %s", bodies[0])
 	}
-	if _, err := base64.StdEncoding.DecodeString(got[0].Header.Get("X-Zuora-Callout-Signature")); err != nil {
-		t.Errorf("the signature is not Base64: %v", err)
+	// Base64 of HMAC-SHA256, as `openssl dgst -sha256 -hmac k -binary | base64` computes it.
+	if sig := got[0].Header.Get("X-Zuora-Callout-Signature"); sig != "1KbQyTwFnw3wev5ZGFrvqboATiOr1bS40yYjwzRweLI=" {
+		t.Errorf("signature %q, want the Base64 HMAC-SHA256 of the body with key k", sig)
 	}
 
 	got, answers = nil, []int{400}
