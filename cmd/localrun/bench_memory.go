@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/localstack"
@@ -94,15 +93,7 @@ func (m *memoryFigures) measureTicks(ctx context.Context, s *localstack.Stack) e
 	}
 	m.tick, err = scheduledRun(ctx, s)
 	calls, stopErr := stop(ctx)
-	for _, c := range calls {
-		switch op, _ := strings.CutPrefix(c.Target, "DynamoDB_20120810."); op {
-		case "":
-		case "GetItem", "BatchGetItem", "Query", "Scan":
-			m.reads++
-		default:
-			m.writes++
-		}
-	}
+	m.reads, m.writes = localstack.DynamoDBCalls(calls)
 	return errors.Join(err, stopErr)
 }
 

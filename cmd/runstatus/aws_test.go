@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -117,31 +116,5 @@ func TestSNSThrottledIsRetried(t *testing.T) {
 	}
 	if n := len(giveUp.requests()); n != 3 {
 		t.Errorf("%d requests under persistent throttling, want the standard 3", n)
-	}
-}
-
-// The alert reaches SNS as the contract's Publish: topic, subject, message,
-// typed attributes and the FIFO fields.
-func TestSNSPublishRequest(t *testing.T) {
-	endpoint := newFakeSNSEndpoint(t, 0)
-	if _, err := (snsPublisher{newSNSClient(testAWSConfig(endpoint.URL))}).Publish(context.Background(), fifoAlert); err != nil {
-		t.Fatal(err)
-	}
-	form := endpoint.requests()[0]
-	for k, want := range map[string]string{
-		"Action": "Publish", "TopicArn": fifoAlert.TopicARN, "Subject": fifoAlert.Subject, "Message": fifoAlert.Message,
-		"MessageGroupId": "102:0.0.1", "MessageDeduplicationId": "d3",
-	} {
-		if got := form.Get(k); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
-	}
-	attrs := map[string]string{}
-	for i := 1; form.Has("MessageAttributes.entry." + strconv.Itoa(i) + ".Name"); i++ {
-		p := "MessageAttributes.entry." + strconv.Itoa(i)
-		attrs[form.Get(p+".Name")] = form.Get(p+".Value.DataType") + ":" + form.Get(p+".Value.StringValue")
-	}
-	if len(attrs) != 2 || attrs["meterId"] != "Number:102" || attrs["status"] != "String:FAILED" {
-		t.Errorf("message attributes = %v in %v", attrs, form)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -40,24 +41,28 @@ func TestParseSecret(t *testing.T) {
 	}
 }
 
-// fakeSecrets answers GetSecretValue from a map of secret id to value; an
-// absent id fails like Secrets Manager's ResourceNotFoundException.
-type fakeSecrets map[string]*string
-
-func (f fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	v, ok := f[*in.SecretId]
-	if !ok {
-		return nil, &smtypes.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret.")}
+// newTestSecrets creates secrets in Secrets Manager as moto serves it, each
+// id with its string (nil: a binary secret), and returns the client.
+func newTestSecrets(t *testing.T, values map[string]*string) *secretsmanager.Client {
+	api := secretsmanager.NewFromConfig(motoConfig(localstack.ForTest(t, nil)))
+	for id, v := range values {
+		in := &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: v}
+		if v == nil {
+			in.SecretBinary = []byte{0x5a, 0x00}
+		}
+		if _, err := api.CreateSecret(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: v}, nil
+	return api
 }
 
 func TestZuoraCredentials(t *testing.T) {
-	secrets := fakeSecrets{
+	secrets := newTestSecrets(t, map[string]*string{
 		"zuora/oauth":     aws.String(`{"client_id": "id", "client_secret": "s3cr3t"}`),
 		"zuora/malformed": aws.String(`{"nothing": "s3cr3t"}`),
 		"zuora/binary":    nil,
-	}
+	})
 	c, err := zuoraCredentials(secrets, "zuora/oauth")(context.Background())
 	if err != nil || c != (zuora.Credentials{ClientID: "id", ClientSecret: "s3cr3t"}) {
 		t.Errorf("oauth secret: %+v, %v", c, err)
@@ -79,13 +84,13 @@ func TestZuoraCredentials(t *testing.T) {
 }
 
 func TestCalloutSecret(t *testing.T) {
-	secrets := fakeSecrets{
+	secrets := newTestSecrets(t, map[string]*string{
 		"hmac":     aws.String(`{"hmacKey": "k3y"}`),
 		"basic":    aws.String(`{"username": "zuora", "password": "pa55"}`),
 		"both":     aws.String(`{"hmacKey": "k3y", "username": "zuora", "password": "pa55"}`),
 		"half":     aws.String(`{"username": "zuora"}`),
-		"not json": aws.String(`k3y`),
-	}
+		"not-json": aws.String(`k3y`),
+	})
 	for id, want := range map[string]handler.CalloutKeys{
 		"hmac":  {HMACKey: []byte("k3y")},
 		"basic": {Username: "zuora", Password: "pa55"},
@@ -96,7 +101,7 @@ func TestCalloutSecret(t *testing.T) {
 			t.Errorf("%s: %+v, %v", id, got, err)
 		}
 	}
-	for _, id := range []string{"half", "not json", "missing"} {
+	for _, id := range []string{"half", "not-json", "missing"} {
 		if _, err := (calloutSecret{secrets, id}).CalloutKeys(context.Background()); err == nil || strings.Contains(err.Error(), "k3y") {
 			t.Errorf("%s: %v, want an error that does not quote the secret", id, err)
 		}

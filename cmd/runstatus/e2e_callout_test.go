@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,8 +122,11 @@ func TestCalloutAuthEndToEnd(t *testing.T) {
 	}
 	calls, err := stop(t.Context())
 	e2eMust(t, err)
-	if _, writes := e2eDynamoDBCalls(calls); writes != 0 {
-		t.Errorf("refused callouts made %d DynamoDB writes", writes)
+	if reads, writes := localstack.DynamoDBCalls(calls); reads+writes != 0 {
+		t.Errorf("refused callouts made %d DynamoDB reads and %d writes", reads, writes)
+	}
+	if !slices.ContainsFunc(calls, func(c localstack.AWSCall) bool { return c.Target == "secretsmanager.GetSecretValue" }) {
+		t.Errorf("the recorder did not see the callout secret read: %+v", calls)
 	}
 	if alerts, err := s.DrainAlerts(t.Context()); err != nil || len(alerts) != 0 {
 		t.Errorf("refused callouts published %d messages (%v)", len(alerts), err)

@@ -196,6 +196,20 @@ type AWSCall struct {
 	Target string // X-Amz-Target, e.g. DynamoDB_20120810.Query; empty for query-protocol services
 }
 
+// DynamoDBCalls counts the DynamoDB read and write operations among calls.
+func DynamoDBCalls(calls []AWSCall) (reads, writes int) {
+	for _, c := range calls {
+		switch op, ok := strings.CutPrefix(c.Target, "DynamoDB_20120810."); {
+		case !ok:
+		case op == "GetItem" || op == "BatchGetItem" || op == "Query" || op == "Scan":
+			reads++
+		default:
+			writes++
+		}
+	}
+	return reads, writes
+}
+
 // RecordAWSCalls has moto record the requests it receives from now on, and
 // returns a function that stops recording and returns them: the count of
 // what the function really asked AWS for, not what its code seems to ask.

@@ -42,6 +42,3 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Reply, error) {
 	defer f.turn.Unlock()
 	return invoke(ctx, f.url, payload)
 }
-
-// Log is what this container's RIE and function logged.
-func (f *Function) Log() string { return readLog(f.rie.logPath) }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +81,7 @@ type Stack struct {
 	LogDir       string
 
 	opts              Options // Bootstrap changes with RestartWith
+	function          functionDecl
 	ownLogDir         bool
 	aws               clients
 	queueURL, fifoURL string // the queues subscribed to the topics
@@ -101,6 +103,9 @@ type Stack struct {
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s := &Stack{opts: opts, LogDir: opts.LogDir}
 	err := s.resolvePaths()
+	if err == nil {
+		s.function, err = templateResource[functionDecl](s.opts.Template, "AWS::Serverless::Function")
+	}
 	if err == nil && s.LogDir == "" {
 		s.LogDir, err = os.MkdirTemp("", "localstack-")
 		s.ownLogDir = err == nil
@@ -216,8 +221,9 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 		"AWS_ACCESS_KEY_ID":     "test",
 		"AWS_SECRET_ACCESS_KEY": "test",
 
-		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		// The template's limits, or SAM's defaults (3 s, 128 MB).
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     strconv.Itoa(cmp.Or(s.function.Properties.Timeout, 3)),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(cmp.Or(s.function.Properties.MemorySize, 128)),
 		"AWS_LAMBDA_FUNCTION_NAME":        "RunStatusFunction",
 		"AWS_LAMBDA_LOG_FORMAT":           "JSON",
 		"TZ":                              ":UTC", // as Lambda sets it

@@ -37,38 +37,54 @@ type tableDecl struct {
 	} `yaml:"Properties"`
 }
 
-// stateTable reads the template's one DynamoDB table. The rest of the
-// template (CloudFormation's !Ref and friends included) stays undecoded.
-func stateTable(template string) (tableDecl, error) {
+// functionDecl is what the stack reads of the template's function: the
+// limits the emulator enforces as Lambda would.
+type functionDecl struct {
+	Type       string `yaml:"Type"`
+	Properties struct {
+		MemorySize int `yaml:"MemorySize"`
+		Timeout    int `yaml:"Timeout"`
+	} `yaml:"Properties"`
+}
+
+// templateResource decodes the template's one resource of type typ. The rest of the template
+// (CloudFormation's !Ref and friends included) stays undecoded.
+func templateResource[T interface{ resourceType() string }](template, typ string) (T, error) {
+	var zero T
 	b, err := os.ReadFile(template)
 	if err != nil {
-		return tableDecl{}, err
+		return zero, err
 	}
 	var doc struct {
 		Resources map[string]yaml.Node `yaml:"Resources"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return tableDecl{}, fmt.Errorf("%s: %w", template, err)
+		return zero, fmt.Errorf("%s: %w", template, err)
 	}
-	var found []tableDecl
+	var found []T
 	for name, node := range doc.Resources {
-		var t tableDecl
-		if err := node.Decode(&t); err != nil && t.Type == "AWS::DynamoDB::Table" {
-			return tableDecl{}, fmt.Errorf("%s: %s: %w", template, name, err)
+		var r T
+		err := node.Decode(&r)
+		if r.resourceType() != typ {
+			continue
 		}
-		if t.Type == "AWS::DynamoDB::Table" {
-			found = append(found, t)
+		if err != nil {
+			return zero, fmt.Errorf("%s: %s: %w", template, name, err)
 		}
+		found = append(found, r)
 	}
 	if len(found) != 1 {
-		return tableDecl{}, fmt.Errorf("%s declares %d DynamoDB tables; the stack knows how to make one", template, len(found))
+		return zero, fmt.Errorf("%s declares %d resources of type %s; the stack knows one", template, len(found), typ)
 	}
 	return found[0], nil
 }
 
+func (t tableDecl) resourceType() string    { return t.Type }
+func (f functionDecl) resourceType() string { return f.Type }
+
 // createStateTable creates the template's table in moto, with its TTL.
 func (s *Stack) createStateTable(ctx context.Context) error {
-	decl, err := stateTable(s.opts.Template)
+	decl, err := templateResource[tableDecl](s.opts.Template, "AWS::DynamoDB::Table")
 	if err != nil {
 		return err
 	}
