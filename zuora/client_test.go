@@ -369,6 +369,8 @@ func TestRunStatusValidation(t *testing.T) {
 		{"entity id blank", Request{MeterID: 1, Version: "1", EntityIDs: "  "}},
 		{"org ids empty item", Request{MeterID: 1, Version: "1", OrgIDs: "a,,b"}},
 		{"org ids LF", Request{MeterID: 1, Version: "1", OrgIDs: "a\nb"}},
+		{"entity id too long", Request{MeterID: 1, Version: "1", EntityIDs: strings.Repeat("e", 65)}},
+		{"org ids too long", Request{MeterID: 1, Version: "1", OrgIDs: strings.Repeat("o,", 512) + "o"}},
 		{"org ids tab", Request{MeterID: 1, Version: "1", OrgIDs: "a\tb"}},
 	}
 	sim := newSim(t)

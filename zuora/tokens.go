@@ -52,7 +52,8 @@ func (staticToken) Invalidate(string) {}
 //
 // baseURL follows the Client's rules (https://, or http:// to loopback only);
 // a bad one makes every Token call fail with ErrInvalidArgument. httpClient
-// nil uses the shared NewHTTPClient(). Errors are *Error: ErrAuthFailed when
+// nil uses the shared NewHTTPClient(); redirects are not followed whatever
+// its CheckRedirect says. Errors are *Error: ErrAuthFailed when
 // the token endpoint refuses the client (400/401), ErrThrottled on its 429,
 // ErrCredentials when load fails or gives nothing usable, else
 // ErrUnavailable (Timeout set when time ran out).
@@ -69,6 +70,11 @@ func NewCredentialsSource(baseURL string, httpClient *http.Client, load Credenti
 	if s.client == nil {
 		s.client = sharedHTTPClient()
 	}
+	// A copy that does not follow redirects: a 307 or 308 would post the
+	// form, client secret included, to wherever it points.
+	own := *s.client
+	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.client = &own
 	return s
 }
 

@@ -61,6 +61,24 @@ func TestTokenRequestShape(t *testing.T) {
 	}
 }
 
+// A 307 or 308 would have the token request posted again, client secret
+// and all, to wherever it points: it is not followed.
+func TestTokenRequestRedirectNotFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		sim := newOAuthSim(t)
+		redirector := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, sim.URL+r.URL.Path, status)
+		})
+		_, err := NewCredentialsSource(redirector, nil, clientCreds().load).Token(context.Background())
+		if err == nil || strings.Contains(err.Error(), testClientSecret) {
+			t.Errorf("%d: Token error %v", status, err)
+		}
+		if n := len(sim.Requests()); n != 0 {
+			t.Errorf("%d: the token request was sent on to the redirect's target (%d requests)", status, n)
+		}
+	}
+}
+
 func TestTokenReuse(t *testing.T) {
 	sim := newOAuthSim(t)
 	loader := clientCreds()

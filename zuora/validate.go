@@ -7,10 +7,14 @@ import (
 	"strings"
 )
 
-// Limits from Zuora's API reference.
+// Limits from Zuora's API reference, and bounds of our own on headers whose
+// length Zuora does not publish: an entity id is a 32-character UUID, and
+// a caller's input must not grow a request or a log line without bound.
 const (
-	maxVersionLen = 64
-	maxTrackIDLen = 64
+	maxVersionLen   = 64
+	maxTrackIDLen   = 64
+	maxEntityIDsLen = 64
+	maxOrgIDsLen    = 1024
 )
 
 // ValidateRequest checks a Request the way the Client does before sending
@@ -77,6 +81,9 @@ func ValidateEntityIDs(ids string) error {
 	if ids == "" {
 		return nil
 	}
+	if len(ids) > maxEntityIDsLen {
+		return invalidArgument("entityIds must be at most %d characters, got %d", maxEntityIDsLen, len(ids))
+	}
 	if err := headerValue("entityIds", ids); err != nil {
 		return err
 	}
@@ -91,6 +98,9 @@ func ValidateEntityIDs(ids string) error {
 func ValidateOrgIDs(ids string) error {
 	if ids == "" {
 		return nil
+	}
+	if len(ids) > maxOrgIDsLen {
+		return invalidArgument("orgIds must be at most %d characters, got %d", maxOrgIDsLen, len(ids))
 	}
 	if err := headerValue("orgIds", ids); err != nil {
 		return err
