@@ -42,3 +42,6 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Reply, error) {
 	defer f.turn.Unlock()
 	return invoke(ctx, f.url, payload)
 }
+
+// FunctionLog is Stack.FunctionLog for this container.
+func (f *Function) FunctionLog() string { return readLog(f.rie.logPath) }

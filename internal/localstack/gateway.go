@@ -1,11 +1,13 @@
 package localstack
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,12 +49,27 @@ func (s *Stack) serveGateway(w http.ResponseWriter, r *http.Request) {
 	payload, err := json.Marshal(httpAPIEvent(r, body))
 	if err == nil {
 		var reply Reply
-		if reply, err = s.Invoke(r.Context(), payload); err == nil {
+		if reply, err = s.invokeAny(r.Context(), payload); err == nil {
 			writeReply(w, reply)
 			return
 		}
 	}
 	http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+}
+
+// invokeAny sends payload to a container that is free, the Stack's own
+// when none is, as Lambda spreads an API's requests over its containers.
+func (s *Stack) invokeAny(ctx context.Context, payload []byte) (Reply, error) {
+	s.mu.Lock()
+	others := slices.Clone(s.others)
+	s.mu.Unlock()
+	for _, f := range others {
+		if f.turn.TryLock() {
+			defer f.turn.Unlock()
+			return invoke(ctx, f.url, payload)
+		}
+	}
+	return s.Invoke(ctx, payload)
 }
 
 // httpAPIEvent is what API Gateway's HTTP API sends for r.

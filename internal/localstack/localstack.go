@@ -74,7 +74,7 @@ type Options struct {
 // take turns.
 type Stack struct {
 	Sim          *zuoratest.Server // the function's ZUORA_BASE_URL is Sim.URL
-	MotoURL      string            // the function's AWS_ENDPOINT_URL
+	MotoURL      string            // moto, where the function's AWS_ENDPOINT_URL (a fault proxy, SetFaults) leads
 	APIURL       string            // an HTTP API in front of the function (see gateway)
 	TopicARN     string            // the default ALERT_TOPIC_ARN
 	FIFOTopicARN string            // without content-based deduplication
@@ -86,6 +86,7 @@ type Stack struct {
 	aws               clients
 	queueURL, fifoURL string // the queues subscribed to the topics
 	moto              *proc
+	proxy             *awsProxy // the function's way to moto (SetFaults)
 	gw                *gateway
 
 	turn sync.Mutex // held by an invocation or a restart: the RIE serves one at a time
@@ -175,6 +176,9 @@ func (s *Stack) start(ctx context.Context) error {
 	}
 	s.MotoURL = "http://127.0.0.1:" + port[1]
 	s.aws = newClients(s.MotoURL)
+	if s.proxy, err = startAWSProxy(s.MotoURL); err != nil {
+		return err
+	}
 	if err := s.createResources(ctx); err != nil {
 		return err
 	}
@@ -216,7 +220,7 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 
 		"CALLOUT_SECRET_ID": CalloutSecretName,
 
-		"AWS_ENDPOINT_URL":      s.MotoURL,
+		"AWS_ENDPOINT_URL":      s.proxy.url,
 		"AWS_REGION":            Region,
 		"AWS_ACCESS_KEY_ID":     "test",
 		"AWS_SECRET_ACCESS_KEY": "test",
@@ -337,6 +341,9 @@ func (s *Stack) Close() error {
 		f.rie.stop()
 	}
 	rie.stop() // on SIGTERM the RIE kills the bootstrap itself
+	if s.proxy != nil {
+		s.proxy.close()
+	}
 	s.moto.stop()
 	if s.Sim != nil {
 		s.Sim.Close()

@@ -1,0 +1,243 @@
+package localstack
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// awsProxy stands between the function and moto: the function's
+// AWS_ENDPOINT_URL is the proxy, which passes every request on to moto
+// unless a test has scripted a fault for it (SetFaults). It also makes
+// moto's DynamoDB writes take turns: moto evaluates a conditional write and
+// stores its item in two steps that concurrent requests can interleave, so
+// two rivals can both "win" a condition that DynamoDB would let only one
+// win. Serialized, the concurrency tests test the function, not moto.
+type awsProxy struct {
+	target *url.URL
+	srv    *http.Server
+	url    string
+	client *http.Client
+
+	writes sync.Mutex // one DynamoDB write at a time reaches moto
+
+	mu       sync.Mutex
+	rule     FaultRule
+	calls    map[string]int // requests per operation
+	injected map[string]int // faults per operation
+}
+
+// Fault is what the proxy does to one request instead of passing it on.
+// The zero Fault passes it on.
+type Fault struct {
+	// Status refuses the request with this HTTP status and Code, in the
+	// service's own error format; the request never reaches moto.
+	Status int
+	Code   string // e.g. ThrottlingException; default by status
+	// Delay holds the request this long before it goes on to moto. A
+	// client that gives up meanwhile never reaches moto: the request was
+	// lost on the way.
+	Delay time.Duration
+	// DropAnswer passes the request on, then closes the connection instead
+	// of sending moto's answer back: a write that succeeded, whose answer
+	// was lost. The SDK retries it.
+	DropAnswer bool
+}
+
+// FaultRule picks the fault for the n-th request (from 1) of op, an
+// operation named "DynamoDB.UpdateItem", "SNS.Publish",
+// "SecretsManager.GetSecretValue"... It is called once per request, from
+// several goroutines at once.
+type FaultRule func(op string, n int) Fault
+
+func startAWSProxy(motoURL string) (*awsProxy, error) {
+	target, err := url.Parse(motoURL)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &awsProxy{target: target, url: "http://" + ln.Addr().String(),
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		calls:  map[string]int{}, injected: map[string]int{}}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }() // ends with close
+	return p, nil
+}
+
+func (p *awsProxy) close() {
+	p.srv.Close()
+	p.client.CloseIdleConnections()
+}
+
+// SetFaults has the proxy apply rule from now on; nil passes every request
+// on. Operation counts start again from 0.
+func (s *Stack) SetFaults(rule FaultRule) {
+	p := s.proxy
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rule = rule
+	clear(p.calls)
+	clear(p.injected)
+}
+
+// FaultCounts returns, per operation, the requests the function sent and
+// the faults the proxy injected into them since the last SetFaults.
+func (s *Stack) FaultCounts() (calls, injected map[string]int) {
+	p := s.proxy
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	calls, injected = map[string]int{}, map[string]int{}
+	for k, v := range p.calls {
+		calls[k] = v
+	}
+	for k, v := range p.injected {
+		injected[k] = v
+	}
+	return calls, injected
+}
+
+func (p *awsProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	op := operation(r, body)
+	f := p.fault(op)
+	if f.Status != 0 {
+		writeAWSError(w, op, f)
+		return
+	}
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return // the caller gave up: the request is lost on the way
+		}
+	}
+	if isDynamoDBWrite(op) {
+		p.writes.Lock()
+		defer p.writes.Unlock()
+	}
+	status, header, answer, err := p.forward(r, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if f.DropAnswer {
+		dropConnection(w)
+		return
+	}
+	for k, vs := range header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(answer)
+}
+
+// fault counts the request and returns what the rule says to do with it.
+func (p *awsProxy) fault(op string) Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls[op]++
+	if p.rule == nil {
+		return Fault{}
+	}
+	f := p.rule(op, p.calls[op])
+	if f != (Fault{}) {
+		p.injected[op]++
+	}
+	return f
+}
+
+func (p *awsProxy) forward(r *http.Request, body []byte) (int, http.Header, []byte, error) {
+	u := *p.target
+	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header = r.Header.Clone()
+	req.Host = r.Host // SigV4 signed it; moto does not check, but keep it whole
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, answer, err
+}
+
+// dropConnection closes the client's connection without an answer; the
+// client sees the connection reset.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // net/http aborts the connection
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0) // a reset, not an orderly close
+	}
+	conn.Close()
+}
+
+// operation names a request's AWS operation: from X-Amz-Target for the
+// JSON protocols (DynamoDB, Secrets Manager), from the Action form field
+// for the query protocol (SNS).
+func operation(r *http.Request, body []byte) string {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		service, op, _ := strings.Cut(target, ".")
+		switch {
+		case strings.HasPrefix(service, "DynamoDB"):
+			service = "DynamoDB"
+		case strings.EqualFold(service, "secretsmanager"):
+			service = "SecretsManager"
+		}
+		return service + "." + op
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") != "" {
+		return "SNS." + form.Get("Action")
+	}
+	return r.Method + " " + r.URL.Path
+}
+
+func isDynamoDBWrite(op string) bool {
+	name, ok := strings.CutPrefix(op, "DynamoDB.")
+	return ok && name != "GetItem" && name != "BatchGetItem" && name != "Query" && name != "Scan"
+}
+
+// writeAWSError answers as the service would: JSON for DynamoDB and
+// Secrets Manager, XML for SNS.
+func writeAWSError(w http.ResponseWriter, op string, f Fault) {
+	code := f.Code
+	if code == "" {
+		code = "InternalServerError"
+		if f.Status == http.StatusBadRequest {
+			code = "ThrottlingException"
+		}
+	}
+	msg := "injected by the local stack's fault proxy"
+	w.Header().Set("X-Amzn-Errortype", code)
+	if strings.HasPrefix(op, "SNS.") {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(f.Status)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Receiver</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>fault</RequestId></ErrorResponse>`, code, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(f.Status)
+	fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"%s"}`, code, msg)
+}
