@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +116,9 @@ func loadMemory(env func(string) string, s *settings) error {
 	var err error
 	if h.RepeatAfter, err = parseRepeatAfter(env("ALERT_REPEAT_AFTER")); err != nil {
 		return configError("ALERT_REPEAT_AFTER", err)
+	}
+	if s.stateTable != "" && slices.Contains(h.AlertOn, zuora.Unknown) {
+		return configError("ALERT_ON", errors.New("UNKNOWN cannot raise an alert with STATE_TABLE: an unknown status never changes the memory (it is counted as UnknownStatus instead)"))
 	}
 	if h.RepeatAfter > 0 && s.stateTable == "" {
 		return configError("ALERT_REPEAT_AFTER", errors.New("needs STATE_TABLE: reminders need to know when the last alert went out"))

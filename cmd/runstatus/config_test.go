@@ -86,6 +86,11 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"NOTIFY_RESOLVED", "maybe"},
 		{"CALLOUT_SECRET_ID", "zuora/callouts"}, // without STATE_TABLE
 	}
+	withTable := baseEnv()
+	withTable["STATE_TABLE"], withTable["ALERT_ON"] = "zuora-state", "FAILED,UNKNOWN"
+	if _, err := loadSettings(envOf(withTable)); err == nil || !strings.Contains(err.Error(), "ALERT_ON") {
+		t.Errorf("UNKNOWN in ALERT_ON with STATE_TABLE: %v, want a ConfigError naming ALERT_ON", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {
 			env := baseEnv()
