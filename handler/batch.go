@@ -3,63 +3,120 @@ package handler
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
-// runBatch checks every meter of a batch (or, for a scheduled event, of the
-// watch list and WATCH_METERS) with at most cfg.BatchConcurrency calls in
-// flight. A failed check becomes an item with its error; an alert that did
-// not go out fails the whole batch, because an alert is never dropped.
+// Bounds of a scheduled run's reply: it checks a watch list of any size, so
+// it lists only the notable items, and few enough that the reply stays well
+// under 256 KB (EventBridge and Scheduler invoke asynchronously; Lambda's
+// limit for a reply is 6 MB, the contract's is 256 KB).
+const (
+	maxScheduledResults     = 1000
+	maxScheduledResultBytes = 240 << 10
+)
+
+// runBatch checks every meter of a batch with at most cfg.BatchConcurrency
+// calls in flight. A failed check becomes an item with its error; an alert
+// that did not go out fails the whole batch, because an alert is never
+// dropped.
 func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, error) {
-	checks, mo := inv.checks, (*memo)(nil)
-	var listErr error // the watch list could not be read
 	if inv.scheduled {
-		tallyOf(ctx).markScheduled()
-		var err error
-		if checks, mo, err = h.scheduledChecks(ctx); err != nil {
-			return BatchResult{}, err
-		}
-		if mo != nil {
-			listErr = mo.err // read already: scheduledChecks's memo is known
-		}
-	} else {
-		mo = h.recallAsync(ctx, meters(checks))
-		defer mo.wait()
+		return h.runScheduled(ctx)
+	}
+	checks := inv.checks
+	mo := h.recallAsync(ctx, meters(checks))
+	defer mo.wait()
+	h.applyDefaults(ctx, checks)
+	items, err := h.checkAll(ctx, checks, mo, runBudget{})
+	return BatchResult{Results: items, Summary: summarize(items)}, err
+}
+
+// runScheduled checks the watch list and WATCH_METERS, the meters checked
+// longest ago first, and stops starting checks in time to finish those in
+// flight before the deadline: what it did not reach, the next run reaches
+// first. It fails only for an alert that did not go out (rule 9): a state
+// error is counted and reported, because Lambda would repeat the whole run.
+func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
+	tallyOf(ctx).markScheduled()
+	checks, mo, err := h.scheduledChecks(ctx)
+	if err != nil {
+		return BatchResult{}, err
 	}
 	h.applyDefaults(ctx, checks)
+	budget := newRunBudget(ctx)
+	items, err := h.checkAll(ctx, checks, mo, budget)
+	checked := slices.DeleteFunc(items, func(it BatchItem) bool { return it.unchecked() })
+	batch := BatchResult{Summary: summarize(checked)}
+	batch.Results, batch.Truncated = notable(checked, h.cfg.alertsOn)
+	batch.Summary.Unchecked = len(checks) - len(checked)
+	batch.Summary.Total += batch.Summary.Unchecked
+	batch.Summary.StateUnavailable = tallyOf(ctx).get("StateUnavailable")
+	if batch.Summary.Unchecked > 0 {
+		tallyOf(ctx).addN("ChecksSkipped", batch.Summary.Unchecked)
+		h.log.WarnContext(ctx, "scheduled run stopped before the deadline", "checked", len(checked),
+			"unchecked", batch.Summary.Unchecked, "meters", len(checks))
+	}
+	return batch, err
+}
+
+// runBudget is when a scheduled run stops starting checks (stopAt) and
+// when the Zuora calls of those it started must end (zuoraBy), so that
+// their writes, publishes and the reply fit before the deadline. The zero
+// budget does not stop.
+type runBudget struct {
+	stopAt, zuoraBy time.Time
+}
+
+func newRunBudget(ctx context.Context) runBudget {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return runBudget{}
+	}
+	reserve := min(max(time.Until(deadline)/4, time.Second), 30*time.Second)
+	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2)}
+}
+
+func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt) }
+
+// checkAll checks each meter, at most cfg.BatchConcurrency at once, and
+// starts none once the budget is over: those items stay unchecked. The
+// error joins the alerts that did not go out.
+func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memo, budget runBudget) ([]BatchItem, error) {
 	items := make([]BatchItem, len(checks))
+	for i, c := range checks {
+		items[i] = BatchItem{Meter: c.Meter} // unchecked until its check ends
+	}
 	alertErrs := make([]error, len(checks))
 	sem := make(chan struct{}, h.cfg.BatchConcurrency)
 	var wg sync.WaitGroup
 	for i, c := range checks {
 		sem <- struct{}{}
+		if budget.over() {
+			<-sem
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			items[i], alertErrs[i] = h.batchItem(ctx, c, mo)
+			items[i], alertErrs[i] = h.batchItem(ctx, c, mo, budget.zuoraBy)
 		})
 	}
 	wg.Wait()
-
-	batch := BatchResult{Results: items, Summary: summarize(items)}
-	if listErr != nil {
-		// What was checked was checked (and alerted on), but the run is
-		// not whole.
-		return batch, fmt.Errorf("%w: the watch list could not be read: %w", ErrStateUnavailable, listErr)
-	}
 	if err := errors.Join(alertErrs...); err != nil {
 		n := len(slices.DeleteFunc(alertErrs, func(e error) bool { return e == nil }))
-		return batch, fmt.Errorf("%d of %d alerts not published: %w", n, len(checks), err)
+		return items, fmt.Errorf("%d of %d alerts not published: %w", n, len(checks), err)
 	}
-	return batch, nil
+	return items, nil
 }
 
 // batchItem checks one meter of a batch; the error is an alert that did not
 // go out.
-func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memo) (BatchItem, error) {
-	res, err := h.check(ctx, c, mo)
+func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memo, zuoraBy time.Time) (BatchItem, error) {
+	res, err := h.check(ctx, c, mo, zuoraBy)
 	switch {
 	case err == nil:
 		return BatchItem{Result: &res}, nil
@@ -70,9 +127,39 @@ func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memo) (Batc
 	return BatchItem{Meter: c.Meter, Error: &ErrorBody{Type: k.Type, Message: err.Error(), ZuoraRequestID: k.RequestID}}, nil
 }
 
+// notable is what a scheduled run's reply lists: the items that published
+// or failed to publish a message first, then failed checks, then items in
+// an ALERT_ON status, at most maxScheduledResults and maxScheduledResultBytes
+// of them; truncated when some were left out.
+func notable(items []BatchItem, alertsOn func(string) bool) ([]BatchItem, bool) {
+	rank := func(it BatchItem) int {
+		switch {
+		case it.Result != nil && it.Result.Alert != nil:
+			return 0
+		case it.Error != nil:
+			return 1
+		case alertsOn(it.Result.Status):
+			return 2
+		}
+		return 3
+	}
+	picked := slices.DeleteFunc(slices.Clone(items), func(it BatchItem) bool { return rank(it) == 3 })
+	slices.SortStableFunc(picked, func(a, b BatchItem) int { return cmp.Compare(rank(a), rank(b)) })
+	size := 0
+	for i, it := range picked {
+		b, _ := json.Marshal(it) // a BatchItem always marshals
+		if size += len(b) + 1; i == maxScheduledResults || size > maxScheduledResultBytes {
+			return picked[:i], true
+		}
+	}
+	return picked, false
+}
+
 // scheduledChecks is what a scheduled event without meters checks: every
-// watched meter version and WATCH_METERS, each once, in meter order, with
-// the memory read along with the watch list (one pass over the table).
+// watched meter version and WATCH_METERS, each once, the one checked
+// longest ago first (never checked first of all), with the memory read
+// along with the watch list (one pass over the table). When the table
+// cannot be read, it is WATCH_METERS without memory.
 func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, error) {
 	if h.store == nil {
 		if len(h.cfg.WatchMeters) == 0 {
@@ -95,7 +182,11 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 	}
 	targets = append(targets, h.cfg.WatchMeters...)
 	slices.SortFunc(targets, compareMeters)
-	return checksOf(slices.Compact(targets)), known(states, nil), nil
+	targets = slices.Compact(targets)
+	slices.SortStableFunc(targets, func(a, b Meter) int {
+		return states[a].CheckedAt.Compare(states[b].CheckedAt)
+	})
+	return checksOf(targets), known(states, nil), nil
 }
 
 func checksOf(meters []Meter) []checkRequest {

@@ -33,6 +33,11 @@ const (
 	// defaultVersion is Zuora's first meter version, for a callout that names
 	// none about a meter without a watched version.
 	defaultVersion = "0.0.1"
+	// maxNotificationID bounds Zuora-Notification-Id, which becomes a sort
+	// key (DynamoDB allows 1 KB): Zuora's are UUIDs.
+	maxNotificationID = 128
+	// sourceCallout is Result.Source for a callout's observation.
+	sourceCallout = "callout"
 )
 
 // CalloutKeys verify Zuora's callouts: with an HMACKey, the request must
@@ -157,6 +162,8 @@ type calloutBody struct {
 	RunType        string          `json:"runType"`
 	MeterName      string          `json:"meterName"`
 	Version        string          `json:"version"`
+	StartTime      string          `json:"startTime"`
+	EndTime        string          `json:"endTime"`
 }
 
 // sessionEvent is a callout body understood.
@@ -165,6 +172,16 @@ type sessionEvent struct {
 	version                          string // "" when the callout names none
 	session, previousStatus, runType string
 	status                           zuora.RunStatus
+	start, end                       time.Time // the session's, when the template sends them
+}
+
+// at dates the news: the session's end, else its start; zero when the
+// template sends neither (the callout is then dated by its arrival).
+func (ev sessionEvent) at() time.Time {
+	if !ev.end.IsZero() {
+		return ev.end
+	}
+	return ev.start
 }
 
 // parseCallout reads a callout body; its errors are InvalidRequest, which
@@ -195,13 +212,37 @@ func parseCallout(body []byte) (sessionEvent, error) {
 	if b.Version != "" {
 		ev.version = m.Version
 	}
+	if ev.start, err = parseSessionTime("startTime", b.StartTime); err != nil {
+		return sessionEvent{}, err
+	}
+	if ev.end, err = parseSessionTime("endTime", b.EndTime); err != nil {
+		return sessionEvent{}, err
+	}
 	return ev, nil
+}
+
+// sessionTimeLayouts are the forms a session time merge field arrives in:
+// RFC 3339, and Zuora's own with a numeric zone without a colon.
+var sessionTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999-0700", "2006-01-02 15:04:05.999999999-0700"}
+
+// parseSessionTime reads an optional session time; "" is the zero time.
+func parseSessionTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range sessionTimeLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, invalid("%s %q is not a time (RFC 3339, or 2026-11-28T10:00:00+0000)", field, truncate(v, 40))
 }
 
 // calloutReply is the 200 answer to a callout.
 type calloutReply struct {
 	Received  bool     `json:"received"`
 	Duplicate bool     `json:"duplicate,omitempty"`
+	Stale     bool     `json:"stale,omitempty"` // older news than the memory's: nothing done
 	Results   []Result `json:"results,omitempty"`
 }
 
@@ -233,6 +274,10 @@ func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, err
 		return h.fail(inv, err, nil)
 	}
 	id := req.header("Zuora-Notification-Id")
+	if len(id) > maxNotificationID {
+		t.callout("invalid")
+		return h.fail(inv, invalid("Zuora-Notification-Id has %d characters; at most %d", len(id), maxNotificationID), nil)
+	}
 	switch h.claim(ctx, id) {
 	case NotificationDone:
 		t.callout("duplicate")
@@ -240,13 +285,17 @@ func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, err
 		return httpReply(200, calloutReply{Received: true, Duplicate: true}, 0)
 	case NotificationBusy:
 		t.callout("failed")
-		return h.fail(inv, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, truncate(id, 80)), nil)
+		return h.fail(inv, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, id), nil)
 	}
 	results, err := h.observeCallout(ctx, ev, req)
 	h.finish(ctx, id, err == nil)
-	if err != nil {
+	switch {
+	case err != nil:
 		t.callout("failed")
 		return h.fail(inv, err, nil)
+	case len(results) == 0:
+		t.callout("stale")
+		return httpReply(200, calloutReply{Received: true, Stale: true}, 0)
 	}
 	t.callout("accepted")
 	return httpReply(200, calloutReply{Received: true, Results: results}, 0)
@@ -260,7 +309,7 @@ func (h *Handler) claim(ctx context.Context, id string) NotificationClaim {
 		return NotificationNew
 	}
 	now := h.now()
-	c, err := h.store.ClaimNotification(ctx, id, now, now.Add(leaseFor(ctx)))
+	c, err := h.store.ClaimNotification(ctx, id, invocationOwner(ctx), now, now.Add(leaseFor(ctx)))
 	if err != nil {
 		h.stateUnavailable(ctx, err, "notificationId", id)
 		return NotificationNew
@@ -274,54 +323,72 @@ func (h *Handler) finish(ctx context.Context, id string, handled bool) {
 	if id == "" || h.store == nil {
 		return
 	}
-	if err := h.store.FinishNotification(ctx, id, handled, h.now().Add(notificationKept)); err != nil {
+	if err := h.store.FinishNotification(ctx, id, invocationOwner(ctx), handled, h.now().Add(notificationKept)); err != nil {
 		h.stateUnavailable(ctx, err, "notificationId", id)
 	}
 }
 
 // observeCallout records the callout's status for each meter version it
-// applies to, as a poll's, with its session: no Zuora call.
+// applies to, as a poll's, with its session and its date: no Zuora call.
+// Versions for which it is stale news are left out of the results.
 func (h *Handler) observeCallout(ctx context.Context, ev sessionEvent, req calloutRequest) ([]Result, error) {
-	versions, mo := h.calloutTargets(ctx, ev)
+	versions, mo, err := h.calloutTargets(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
 	defer mo.wait()
 	trackID := cmp.Or(req.header("Zuora-Notification-Id"), requestID(ctx))
-	results := make([]Result, len(versions))
+	now := h.now()
+	at := ev.at()
+	if at.After(now) {
+		at = now // a clock ahead of ours must not date the memory in the future
+	}
+	var results []Result
 	var errs []error
-	for i, m := range versions {
-		res := newResult(checkRequest{Meter: m, TrackID: trackID}, ev.status, h.now())
+	for _, m := range versions {
+		res := newResult(checkRequest{Meter: m, TrackID: trackID}, ev.status, now)
 		res.ZuoraRequestID = req.header("Zuora-Request-Id")
-		res.Source, res.SessionID, res.PreviousStatus, res.RunType = "callout", ev.session, ev.previousStatus, ev.runType
+		res.Source, res.SessionID, res.PreviousStatus, res.RunType = sourceCallout, ev.session, ev.previousStatus, ev.runType
+		countUnknown(ctx, res)
 		var err error
 		switch {
 		case mo != nil:
-			err = h.observe(ctx, &res, observation{res: res, session: ev.session}, mo)
+			err = h.observe(ctx, &res, observation{res: res, session: ev.session, at: at.UTC().Truncate(time.Second)}, mo)
 		case h.cfg.alertsOn(res.Status):
 			err = h.publish(ctx, &res, PendingAlert{Event: EventAlert, ID: deduplicationID(res), Result: res})
 		}
 		h.log.InfoContext(ctx, "callout", "meterId", m.MeterID, "version", m.Version, "sessionId", ev.session,
-			"status", res.Status, "notificationId", req.header("Zuora-Notification-Id"), "alert", alertLog(res.Alert))
-		results[i], errs = res, append(errs, err)
+			"status", res.Status, "notificationId", req.header("Zuora-Notification-Id"), "alert", alertLog(res.Alert),
+			"stale", errors.Is(err, errStale))
+		if errors.Is(err, errStale) {
+			tallyOf(ctx).count("StaleCallouts")
+			continue
+		}
+		results, errs = append(results, res), append(errs, err)
 	}
 	return results, errors.Join(errs...)
 }
 
 // calloutTargets is what a callout applies to, with its memory (nil
 // without a Store): its version; else the meter's watched versions, whose
-// states come with the read that finds them; else defaultVersion.
-func (h *Handler) calloutTargets(ctx context.Context, ev sessionEvent) ([]Meter, *memo) {
+// states come with the read that finds them; else defaultVersion. When the
+// watch list cannot be read, it is StateUnavailable (a 5xx Zuora retries),
+// not defaultVersion: a page must not land on a version nobody watches.
+func (h *Handler) calloutTargets(ctx context.Context, ev sessionEvent) ([]Meter, *memo, error) {
 	if ev.version == "" && h.store != nil {
 		watched, err := h.store.WatchedVersions(ctx, ev.meterID)
 		if err != nil {
-			h.stateUnavailable(ctx, err, "meterId", ev.meterID, "version", defaultVersion)
+			h.stateUnavailable(ctx, err, "meterId", ev.meterID, "answering", 503)
+			return nil, nil, fmt.Errorf("%w: the watched versions of meter %d could not be read", ErrStateUnavailable, ev.meterID)
 		}
 		if len(watched) > 0 {
 			meters, states := make([]Meter, len(watched)), make(map[Meter]MeterState, len(watched))
 			for i, s := range watched {
 				meters[i], states[s.Meter] = s.Meter, s
 			}
-			return meters, known(states, nil)
+			return meters, known(states, nil), nil
 		}
 	}
 	meters := []Meter{{MeterID: ev.meterID, Version: cmp.Or(ev.version, defaultVersion)}}
-	return meters, h.recallAsync(ctx, meters)
+	return meters, h.recallAsync(ctx, meters), nil
 }

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -76,6 +79,7 @@ const httpBudget = 29 * time.Second
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	ctx, t := h.startTally(ctx)
 	defer h.flushTally(ctx, t)
+	ctx = withOwner(ctx)
 	inv, err := parseEvent(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "invalid request", "source", inv.source, "errorType", TypeInvalidRequest, "error", err.Error())
@@ -101,7 +105,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	h.applyDefaults(ctx, inv.checks)
 	mo := h.recallAsync(ctx, meters(inv.checks))
 	defer mo.wait() // the read ends within the invocation, whatever the check did
-	res, err := h.check(ctx, inv.checks[0], mo)
+	res, err := h.check(ctx, inv.checks[0], mo, time.Time{})
 	if err != nil {
 		var partial *Result
 		if res.Alert != nil { // the check succeeded; only the alert did not go out
@@ -141,6 +145,41 @@ func requestID(ctx context.Context) string {
 	return ""
 }
 
+// owner names the invocation in the claims it writes (rule 8): the Lambda
+// request id, which Lambda keeps when it retries an invocation, so a retry
+// takes back what the failed attempt held at once. next numbers the
+// invocation's checks, so that two checks of one batch are rivals.
+type owner struct {
+	id   string
+	next atomic.Int64
+}
+
+type ownerKey struct{}
+
+func withOwner(ctx context.Context) context.Context {
+	id := requestID(ctx)
+	if id == "" { // outside Lambda
+		id = "local-" + strconv.FormatUint(rand.Uint64(), 36)
+	}
+	return context.WithValue(ctx, ownerKey{}, &owner{id: id})
+}
+
+// invocationOwner is the owner token of the invocation's own claims.
+func invocationOwner(ctx context.Context) string {
+	if o, ok := ctx.Value(ownerKey{}).(*owner); ok {
+		return o.id
+	}
+	return "unnamed"
+}
+
+// nextOwner is the owner token of one check of the invocation.
+func nextOwner(ctx context.Context) string {
+	if o, ok := ctx.Value(ownerKey{}).(*owner); ok {
+		return o.id + "#" + strconv.FormatInt(o.next.Add(1), 10)
+	}
+	return "unnamed#" + strconv.FormatUint(rand.Uint64(), 36)
+}
+
 // meters lists the meter versions of checks.
 func meters(checks []checkRequest) []Meter {
 	ms := make([]Meter, len(checks))
@@ -166,22 +205,27 @@ func (h *Handler) fail(inv invocation, err error, partial *Result) ([]byte, erro
 
 // zuoraContext keeps back a little of the invocation's time from the Zuora
 // call, so that when Zuora is slow the function still has time to answer
-// with ZuoraUnavailable instead of being cut off by Lambda's timeout.
-func zuoraContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// with ZuoraUnavailable instead of being cut off by Lambda's timeout. A
+// non-zero by ends the call sooner (a scheduled run's budget).
+func zuoraContext(ctx context.Context, by time.Time) (context.Context, context.CancelFunc) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
 	}
 	reserve := min(max(time.Until(deadline)/10, 100*time.Millisecond), time.Second)
-	return context.WithDeadline(ctx, deadline.Add(-reserve))
+	end := deadline.Add(-reserve)
+	if !by.IsZero() && by.Before(end) {
+		end = by
+	}
+	return context.WithDeadline(ctx, end)
 }
 
 // check runs one check: Zuora, then the memory and the alert the status
 // calls for. On an alert failure it returns the result too, with
 // alert.published false. mo is the memory read for the invocation (nil
-// without a Store).
-func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo) (Result, error) {
-	zctx, cancel := zuoraContext(ctx)
+// without a Store); zuoraBy, when set, is when the Zuora call must end.
+func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy time.Time) (Result, error) {
+	zctx, cancel := zuoraContext(ctx, zuoraBy)
 	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
 		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
 	})
@@ -193,6 +237,7 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo) (Result, 
 	}
 	tallyOf(ctx).checked(rs.Name, rs.Latency)
 	res := newResult(c, rs, h.now())
+	countUnknown(ctx, res)
 	switch {
 	case mo != nil:
 		err = h.observe(ctx, &res, observation{res: res}, mo)
@@ -222,6 +267,14 @@ func (h *Handler) publish(ctx context.Context, res *Result, p PendingAlert) erro
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
 		"status", p.Result.Status, "event", p.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
 	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, p.Event, res.MeterID, res.Version, p.Result.Status, err)
+}
+
+// countUnknown counts a status the function does not know (rule 7): a
+// grown enum shows on the dashboard before anyone reads a log.
+func countUnknown(ctx context.Context, res Result) {
+	if res.Status == zuora.Unknown {
+		tallyOf(ctx).count("UnknownStatus")
+	}
 }
 
 func (h *Handler) logFailedCheck(ctx context.Context, c checkRequest, err error) {

@@ -2,10 +2,12 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,16 +242,22 @@ func TestScheduledRunChecksTheWatchList(t *testing.T) {
 	const scheduled = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
 	for tick := range 2 {
 		reads, writes := r.store.counts()
+		calls := len(r.zuora.calls())
 		out, err := invoke(r.h, scheduled)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, it := range decode[struct{ Results []Result }](t, out).Results {
-			got = append(got, fmt.Sprintf("%d:%s", it.MeterID, it.Version))
+		for _, req := range r.zuora.calls()[calls:] {
+			got = append(got, fmt.Sprintf("%d:%s", req.MeterID, req.Version))
 		}
+		slices.Sort(got)
 		if strings.Join(got, ",") != "101:0.0.1,102:0.0.1,103:1.2.0,104:2.0.0" {
 			t.Errorf("tick %d checked %v", tick, got)
+		}
+		// Nothing notable: the reply lists nothing and counts everything.
+		if b := decode[BatchResult](t, out); len(b.Results) != 0 || b.Summary.Total != 4 || b.Summary.ByStatus["COMPLETED"] != 4 {
+			t.Errorf("tick %d: %s", tick, out)
 		}
 		r2, w2 := r.store.counts()
 		wantWrites := []int{4, 0}[tick]
@@ -338,5 +346,70 @@ func TestWatchListErrors(t *testing.T) {
 		if resp.StatusCode != 503 || !strings.Contains(resp.Body, `"type":"StateUnavailable"`) {
 			t.Errorf("store down: %d %s", resp.StatusCode, resp.Body)
 		}
+	}
+}
+
+// A scheduled run's reply stays under 256 KB whatever the watch list holds:
+// 20,000 watched meters, every one newly FAILED, page 20,000 times and
+// reply with the first results that fit, truncated.
+func TestScheduledReplyStaysSmall(t *testing.T) {
+	const n = 20000
+	r := newMemoryRig(t, Config{BatchConcurrency: 64})
+	for id := int64(1); id <= n; id++ {
+		m := Meter{MeterID: id, Version: "0.0." + strings.Repeat("9", 60)}
+		r.zuora.set(m.MeterID, m.Version, 8, zuora.Failed, true, true)
+		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := invoke(r.h, `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := decode[struct {
+		Results   []json.RawMessage
+		Truncated bool
+		Summary   BatchSummary
+	}](t, out)
+	if len(out) >= 256<<10 || len(b.Results) == 0 || len(b.Results) > maxScheduledResults || !b.Truncated ||
+		b.Summary.Total != n || b.Summary.ByStatus[zuora.Failed] != n || len(r.sns.published()) != n {
+		t.Errorf("reply of %d bytes, %d results, truncated %v, summary %+v, %d pages", len(out), len(b.Results), b.Truncated, b.Summary, len(r.sns.published()))
+	}
+}
+
+// A scheduled run that cannot check everything before its deadline stops
+// starting checks in time, replies with what it did not reach, and the
+// next run starts with those.
+func TestScheduledRunStopsBeforeTheDeadline(t *testing.T) {
+	r := newMemoryRig(t, Config{BatchConcurrency: 2})
+	r.zuora.delay = 100 * time.Millisecond
+	for id := int64(1); id <= 100; id++ {
+		r.zuora.set(id, "1", 7, zuora.Completed, true, false)
+		if err := r.store.SetWatched(context.Background(), Meter{MeterID: id, Version: "1"}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const scheduled = `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`
+	seen := map[int64]int{}
+	for run := range 2 {
+		calls := len(r.zuora.calls())
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		out, err := r.h.Invoke(ctx, []byte(scheduled))
+		cancel()
+		if err != nil || time.Since(start) > 2*time.Second {
+			t.Fatalf("run %d: %v after %s", run, err, time.Since(start))
+		}
+		sum := decode[BatchResult](t, out).Summary
+		checked := r.zuora.calls()[calls:]
+		if sum.Total != 100 || sum.Unchecked == 0 || sum.Unchecked+len(checked) != 100 {
+			t.Errorf("run %d: summary %+v with %d checked", run, sum, len(checked))
+		}
+		for _, req := range checked {
+			if seen[req.MeterID]++; seen[req.MeterID] > 1 {
+				t.Errorf("run %d checked meter %d again before the others", run, req.MeterID)
+			}
+		}
+		r.clock.advance(time.Minute)
 	}
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // memStore is the Store in memory, with the DynamoDB store's semantics:
-// Save is conditional on the revision and leaves Watched alone; SetWatched
-// touches nothing else. It counts its calls; err makes every call fail.
+// Save is conditional on the revision (its own write again is a success)
+// and leaves Watched alone; SetWatched touches nothing else. It counts its
+// calls; err makes every call fail.
 type memStore struct {
 	mu        sync.Mutex
 	items     map[Meter]MeterState
@@ -22,12 +23,9 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{items: map[Meter]MeterState{}} }
 
-// copyState keeps callers from sharing the stored Pending.
+// copyState keeps callers from sharing the stored outbox.
 func copyState(s MeterState) MeterState {
-	if s.Pending != nil {
-		p := *s.Pending
-		s.Pending = &p
-	}
+	s.Outbox = slices.Clone(s.Outbox)
 	return s
 }
 
@@ -74,6 +72,9 @@ func (m *memStore) Save(_ context.Context, s MeterState) (int64, error) {
 		return 0, m.err
 	}
 	cur := m.items[s.Meter]
+	if cur.Rev == s.Rev+1 && s.Writer != "" && cur.Writer == s.Writer {
+		return cur.Rev, nil // its own write, retried
+	}
 	if cur.Rev != s.Rev {
 		m.conflicts++
 		return 0, ErrStateConflict
@@ -152,10 +153,11 @@ func (m *memStore) WatchedVersions(_ context.Context, meterID int64) ([]MeterSta
 // notification is a callout notification id's record.
 type notification struct {
 	done       bool
+	owner      string
 	leaseUntil time.Time
 }
 
-func (m *memStore) ClaimNotification(_ context.Context, id string, now, leaseUntil time.Time) (NotificationClaim, error) {
+func (m *memStore) ClaimNotification(_ context.Context, id, owner string, now, leaseUntil time.Time) (NotificationClaim, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.writes++
@@ -169,20 +171,30 @@ func (m *memStore) ClaimNotification(_ context.Context, id string, now, leaseUnt
 	switch {
 	case ok && n.done:
 		return NotificationDone, nil
-	case ok && now.Before(n.leaseUntil):
+	case ok && n.owner != owner && now.Before(n.leaseUntil):
 		return NotificationBusy, nil
 	}
-	m.notes[id] = notification{leaseUntil: leaseUntil}
+	m.notes[id] = notification{owner: owner, leaseUntil: leaseUntil}
 	return NotificationNew, nil
 }
 
-func (m *memStore) FinishNotification(_ context.Context, id string, handled bool, _ time.Time) error {
+func (m *memStore) FinishNotification(_ context.Context, id, owner string, handled bool, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.writes++
 	if m.err != nil {
 		return m.err
 	}
-	m.notes[id] = notification{done: handled}
+	n := m.notes[id]
+	switch {
+	case n.owner != owner:
+		return ErrStateConflict
+	case n.done:
+		if handled {
+			return nil
+		}
+		return ErrStateConflict
+	}
+	m.notes[id] = notification{done: handled, owner: owner}
 	return nil
 }

@@ -98,12 +98,33 @@ func (t *tally) count(name string) {
 	t.add(func(t *tally) *map[string]int { return &t.counts }, name)
 }
 
-// startTally begins an invocation's count, with the Zuora client's limits
-// read now, to be read again at the end.
-func (h *Handler) startTally(ctx context.Context) (context.Context, *tally) {
-	if h.metrics == nil {
-		return ctx, nil
+// addN adds n to the invocation's count of name.
+func (t *tally) addN(name string, n int) {
+	if t == nil {
+		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.counts == nil {
+		t.counts = map[string]int{}
+	}
+	t.counts[name] += n
+}
+
+// get is the invocation's count of name so far.
+func (t *tally) get(name string) int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.counts[name]
+}
+
+// startTally begins an invocation's count, with the Zuora client's limits
+// read now, to be read again at the end. It counts without a metrics
+// writer too: a scheduled run's reply reports some of its counts.
+func (h *Handler) startTally(ctx context.Context) (context.Context, *tally) {
 	t := &tally{}
 	if lr, ok := h.zuora.(limitsReporter); ok {
 		t.limits = lr.Limits()
@@ -114,7 +135,7 @@ func (h *Handler) startTally(ctx context.Context) (context.Context, *tally) {
 // flushTally writes the invocation's records. A record that cannot be
 // written is logged, never the invocation's failure.
 func (h *Handler) flushTally(ctx context.Context, t *tally) {
-	if t == nil {
+	if h.metrics == nil {
 		return
 	}
 	if lr, ok := h.zuora.(limitsReporter); ok {

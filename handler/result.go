@@ -54,25 +54,35 @@ func newResult(c checkRequest, rs zuora.RunStatus, now time.Time) Result {
 	}
 }
 
-// BatchResult is the contract's batch shape.
+// BatchResult is the contract's batch shape. A scheduled run lists only
+// its notable results, and says Truncated when it left some of those out.
 type BatchResult struct {
-	Results []BatchItem  `json:"results"`
-	Summary BatchSummary `json:"summary"`
+	Results   []BatchItem  `json:"results"`
+	Truncated bool         `json:"truncated,omitempty"`
+	Summary   BatchSummary `json:"summary"`
 }
 
-// BatchSummary counts the results by status and the checks that failed.
+// BatchSummary counts the results by status and the checks that failed;
+// for a scheduled run, also the meters it did not reach before its
+// deadline (Total counts them) and the reads or writes of the memory that
+// failed.
 type BatchSummary struct {
-	Total    int            `json:"total"`
-	ByStatus map[string]int `json:"byStatus"`
-	Errors   int            `json:"errors"`
+	Total            int            `json:"total"`
+	ByStatus         map[string]int `json:"byStatus"`
+	Errors           int            `json:"errors"`
+	Unchecked        int            `json:"unchecked,omitempty"`
+	StateUnavailable int            `json:"stateUnavailable,omitempty"`
 }
 
-// BatchItem is either a Result or, for a check that failed, the meter and its error.
+// BatchItem is either a Result or, for a check that failed, the meter and
+// its error; neither while the meter is unchecked.
 type BatchItem struct {
 	Result *Result
 	Meter  Meter
 	Error  *ErrorBody
 }
+
+func (b BatchItem) unchecked() bool { return b.Result == nil && b.Error == nil }
 
 // MarshalJSON writes a result as the result object, and a failed check as
 // {"meterId", "version", "error": {...}}.

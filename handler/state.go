@@ -7,10 +7,10 @@ import (
 )
 
 // Store is the function's memory: the watch list and, for each meter version
-// it has checked, the last status and the alert it owes or has open. The
-// handler owns the rules (memory.go); a Store only keeps state, and writes it
-// only if nobody else has written it since it was read. The bootstrap wires
-// a DynamoDB table; without one the handler has no Store and no memory.
+// it has checked, the last status and the messages it owes. The handler owns
+// the rules (memory.go); a Store only keeps state, and writes it only if
+// nobody else has written it since it was read. The bootstrap wires a
+// DynamoDB table; without one the handler has no Store and no memory.
 type Store interface {
 	// States returns the stored state of each of meters that has one.
 	States(ctx context.Context, meters []Meter) (map[Meter]MeterState, error)
@@ -19,9 +19,14 @@ type Store interface {
 	AllStates(ctx context.Context) ([]MeterState, error)
 	// Save stores s's check state (not its Watched flag) if the stored
 	// revision is still s.Rev (0: no check state stored yet), and returns
-	// the new revision; ErrStateConflict if another writer came first.
+	// the new revision; ErrStateConflict if another writer came first. A
+	// write refused because its own earlier attempt went through (the SDK
+	// retried a write whose answer was lost) is a success: the stored
+	// revision s.Rev+1 written by s.Writer is this write. A meter version
+	// that is not watched expires some weeks after its last Save.
 	Save(ctx context.Context, s MeterState) (rev int64, err error)
-	// SetWatched adds m to the watch list or removes it; either is idempotent.
+	// SetWatched adds m to the watch list or removes it; either is
+	// idempotent. An unwatched meter version expires as after a Save.
 	SetWatched(ctx context.Context, m Meter, watched bool) error
 	// Watched returns up to limit watched meter versions after the given
 	// one (nil: from the start), ordered by meterId then version, and the
@@ -31,14 +36,15 @@ type Store interface {
 	// their state, read as States reads it.
 	WatchedVersions(ctx context.Context, meterID int64) ([]MeterState, error)
 
-	// ClaimNotification starts handling a callout notification: this
-	// delivery holds it until leaseUntil (NotificationNew), unless it was
+	// ClaimNotification starts handling a callout notification for owner:
+	// owner holds it until leaseUntil (NotificationNew), unless it was
 	// handled before (NotificationDone) or another delivery holds it now
-	// (NotificationBusy).
-	ClaimNotification(ctx context.Context, id string, now, leaseUntil time.Time) (NotificationClaim, error)
-	// FinishNotification records a claimed notification as handled, kept
-	// until expires, or gives it up for Zuora's retry to handle.
-	FinishNotification(ctx context.Context, id string, handled bool, expires time.Time) error
+	// (NotificationBusy). A claim owner already holds is owner's again.
+	ClaimNotification(ctx context.Context, id, owner string, now, leaseUntil time.Time) (NotificationClaim, error)
+	// FinishNotification records a notification owner claimed as handled,
+	// kept until expires, or gives it up for Zuora's retry to handle;
+	// ErrStateConflict if owner no longer holds it.
+	FinishNotification(ctx context.Context, id, owner string, handled bool, expires time.Time) error
 }
 
 // NotificationClaim is what ClaimNotification found.
@@ -53,30 +59,52 @@ const (
 // ErrStateConflict: the state changed since it was read; read it again.
 var ErrStateConflict = errors.New("state changed since it was read")
 
+// MaxOutbox bounds the messages one meter version can owe. Rule 6 keeps
+// every alert owed; reminders give way to newer news.
+const MaxOutbox = 8
+
 // MeterState is what the function remembers of one meter version.
 type MeterState struct {
 	Meter
 	Watched bool
 
-	Status     string    // the last status seen; "" before the first check
+	Status     string    // the last known status; "" before the first check
 	StatusCode int       // its raw code
 	Session    string    // the callout session the status came with, if any
 	CheckedAt  time.Time // the last check that was written
-	ChangedAt  time.Time // when Status last changed
+	// ChangedAt is when Status (or its session) last changed: a check's
+	// time, or the time a callout says the session changed.
+	ChangedAt time.Time
 
 	AlertStatus string    // the status of the open alert; "" when none is open
 	AlertSince  time.Time // when the open alert was raised
 	NotifiedAt  time.Time // the last alert or reminder for the open alert
 
-	// Pending is a message owed to the topic: claimed by a check, not yet
-	// confirmed published. It survives a failed publish, so the next check
-	// sends it.
-	Pending *PendingAlert
+	// Outbox holds the messages owed to the topic, oldest first: each
+	// stays until a check confirms it published, so a failed publish, a
+	// crash or a lost answer leaves it for the next check to send.
+	Outbox []PendingAlert
+	// Lease says which check is publishing the outbox, and until when;
+	// the zero Lease: none, any check may.
+	Lease Lease
 
-	Rev int64 // the stored revision of the check state; 0 before the first
+	Writer string // the owner token of the check that wrote this revision
+	Rev    int64  // the stored revision of the check state; 0 before the first
 }
 
-// PendingAlert is a message a check has claimed the right to publish.
+// Lease is a check's claim on a meter version's outbox.
+type Lease struct {
+	Owner string
+	Until time.Time
+}
+
+// free reports whether owner may take the outbox at now: nobody holds it,
+// its holder's time is up, or owner holds it already.
+func (l Lease) free(owner string, now time.Time) bool {
+	return l.Owner == "" || l.Owner == owner || !now.Before(l.Until)
+}
+
+// PendingAlert is a message owed to the topic.
 type PendingAlert struct {
 	Event string // EventAlert, EventReminder or EventResolved
 	// ID names the transition: the same for every attempt to publish it, so
@@ -89,9 +117,6 @@ type PendingAlert struct {
 	// Resolves is what a resolution closes: the alert's status and since.
 	ResolvesStatus string
 	ResolvesSince  time.Time
-	// LeaseUntil: the check publishing it holds it until then; after that,
-	// or once that check gives it back (zero), any check may publish it.
-	LeaseUntil time.Time
 }
 
 // The events of the alert attribute and the output's alert.event.

@@ -159,8 +159,10 @@ func sendCallout(ctx context.Context, s *localstack.Stack) error {
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
 	n := s.CalloutNotifier()
+	now := time.Now().UTC()
 	ev := zuoratest.SessionEvent{MeterID: 106, SessionID: "R-000043", Status: "FAILED", PreviousStatus: "RUNNING",
-		RunType: "NORMAL", MeterName: "Storage", Version: "0.0.1"}
+		RunType: "NORMAL", MeterName: "Storage", Version: "0.0.1",
+		StartTime: now.Add(-20 * time.Minute).Format("2006-01-02T15:04:05-0700"), EndTime: now.Format("2006-01-02T15:04:05-0700")}
 	d, err := n.Send(ctx, ev)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 type e2eCalloutReply struct {
 	Received  bool
 	Duplicate bool
+	Stale     bool
 	Results   []e2eResult
 	Error     *struct{ Type, Message string }
 }

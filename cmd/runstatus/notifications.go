@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // "notification", one item per Zuora-Notification-Id, apart from the meters:
 //
 //	state       "processing" while a delivery handles it, then "done"
+//	owner       the invocation that holds it, or handled it
 //	leaseUntil  epoch milliseconds: the delivery holds it until then (0: given up)
 //	expiresAt   epoch seconds: the table's TTL deletes the item after it
 const notificationPartition = "notification"
@@ -36,16 +38,18 @@ func epochSeconds(at time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(at.Unix(), 10)}
 }
 
-// ClaimNotification takes the notification if nobody has, or if the
-// delivery that had it gave it up or let its lease run out: one
+// ClaimNotification takes the notification for owner if nobody has, if
+// the delivery that had it gave it up or let its lease run out, or if owner
+// has it already (its own earlier attempt, whose answer was lost): one
 // conditional UpdateItem. When that is refused (a retry of Zuora's), the
 // item it returns tells a handled notification from one being handled.
-func (t stateTable) ClaimNotification(ctx context.Context, id string, now, leaseUntil time.Time) (handler.NotificationClaim, error) {
+func (t stateTable) ClaimNotification(ctx context.Context, id, owner string, now, leaseUntil time.Time) (handler.NotificationClaim, error) {
 	u := newUpdate()
 	u.set("state", &types.AttributeValueMemberS{Value: "processing"})
+	u.set("owner", &types.AttributeValueMemberS{Value: owner})
 	u.set("leaseUntil", epochMillis(leaseUntil))
 	u.set("expiresAt", epochSeconds(now.Add(claimExpiry)))
-	u.condition = "attribute_not_exists(pk) OR (#state = :processing AND #leaseUntil < :now)"
+	u.condition = "attribute_not_exists(pk) OR (#state = :processing AND (#leaseUntil < :now OR #owner = :owner))"
 	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
 	u.values[":now"] = epochMillis(now)
 	in := u.input(t.name, t.notificationKey(id))
@@ -65,8 +69,9 @@ func (t stateTable) ClaimNotification(ctx context.Context, id string, now, lease
 }
 
 // FinishNotification marks the notification handled until expires, or
-// gives it up (a lease of 0) for Zuora's retry.
-func (t stateTable) FinishNotification(ctx context.Context, id string, handled bool, expires time.Time) error {
+// gives it up (a lease of 0) for Zuora's retry, if owner still holds it.
+// A delivery whose lease ran out and was taken over finishes nothing.
+func (t stateTable) FinishNotification(ctx context.Context, id, owner string, handled bool, expires time.Time) error {
 	u := newUpdate()
 	if handled {
 		u.set("state", &types.AttributeValueMemberS{Value: "done"})
@@ -75,6 +80,20 @@ func (t stateTable) FinishNotification(ctx context.Context, id string, handled b
 	} else {
 		u.set("leaseUntil", &types.AttributeValueMemberN{Value: "0"})
 	}
-	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.notificationKey(id)))
-	return err
+	u.condition = "#owner = :owner AND #state = :processing"
+	u.names["#owner"], u.names["#state"] = "owner", "state"
+	u.values[":owner"] = &types.AttributeValueMemberS{Value: owner}
+	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
+	in := u.input(t.name, t.notificationKey(id))
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := t.api.UpdateItem(ctx, in)
+	var refused *types.ConditionalCheckFailedException
+	if !errors.As(err, &refused) {
+		return err
+	}
+	r := &itemReader{item: refused.Item}
+	if handled && r.str("owner") == owner && r.str("state") == "done" {
+		return nil // this write's own earlier attempt
+	}
+	return fmt.Errorf("notification %s: %w: another delivery holds it", id, handler.ErrStateConflict)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -17,8 +18,9 @@ type field struct {
 }
 
 // checkStateFields encodes the check state of s (everything Save writes
-// except the identity and the revision). Times are RFC 3339 strings, which
-// sort and read in the console; empty values are absent attributes.
+// except the identity, the revision and the expiry). Times are RFC 3339
+// strings, which sort and read in the console; empty values are absent
+// attributes.
 func checkStateFields(s handler.MeterState) []field {
 	return []field{
 		{"status", str(s.Status)},
@@ -29,7 +31,10 @@ func checkStateFields(s handler.MeterState) []field {
 		{"alertStatus", str(s.AlertStatus)},
 		{"alertSince", timeAttr(s.AlertSince)},
 		{"notifiedAt", timeAttr(s.NotifiedAt)},
-		{"pending", pendingAttr(s.Pending)},
+		{"outbox", outboxAttr(s.Outbox)},
+		{"leaseOwner", str(s.Lease.Owner)},
+		{"leaseUntil", timeAttr(s.Lease.Until)},
+		{"writer", str(s.Writer)},
 	}
 }
 
@@ -47,29 +52,31 @@ func timeAttr(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberS{Value: t.UTC().Format(time.RFC3339Nano)}
 }
 
-// pendingAttr keeps the owed message's result as its JSON, the way it goes
+// outboxAttr keeps each owed message's result as its JSON, the way it goes
 // on the topic.
-func pendingAttr(p *handler.PendingAlert) types.AttributeValue {
-	if p == nil {
+func outboxAttr(outbox []handler.PendingAlert) types.AttributeValue {
+	if len(outbox) == 0 {
 		return nil
 	}
-	result, err := json.Marshal(p.Result)
-	if err != nil { // a Result always marshals; keep the rest if it ever did not
-		result = []byte("{}")
-	}
-	m := map[string]types.AttributeValue{
-		"event":  str(p.Event),
-		"id":     str(p.ID),
-		"result": &types.AttributeValueMemberS{Value: string(result)},
-	}
-	for name, v := range map[string]types.AttributeValue{
-		"resolvesStatus": str(p.ResolvesStatus), "resolvesSince": timeAttr(p.ResolvesSince), "leaseUntil": timeAttr(p.LeaseUntil),
-	} {
-		if v != nil {
-			m[name] = v
+	list := make([]types.AttributeValue, len(outbox))
+	for i, p := range outbox {
+		result, err := json.Marshal(p.Result)
+		if err != nil { // a Result always marshals; keep the rest if it ever did not
+			result = []byte("{}")
 		}
+		m := map[string]types.AttributeValue{
+			"event":  str(p.Event),
+			"id":     str(p.ID),
+			"result": &types.AttributeValueMemberS{Value: string(result)},
+		}
+		for name, v := range map[string]types.AttributeValue{"resolvesStatus": str(p.ResolvesStatus), "resolvesSince": timeAttr(p.ResolvesSince)} {
+			if v != nil {
+				m[name] = v
+			}
+		}
+		list[i] = &types.AttributeValueMemberM{Value: m}
 	}
-	return &types.AttributeValueMemberM{Value: m}
+	return &types.AttributeValueMemberL{Value: list}
 }
 
 // itemReader reads the attributes of one item, keeping the first error.
@@ -125,7 +132,9 @@ func decodeState(item map[string]types.AttributeValue) (handler.MeterState, erro
 		AlertStatus: r.str("alertStatus"),
 		AlertSince:  r.time("alertSince"),
 		NotifiedAt:  r.time("notifiedAt"),
-		Pending:     decodePending(r),
+		Outbox:      decodeOutbox(r),
+		Lease:       handler.Lease{Owner: r.str("leaseOwner"), Until: r.time("leaseUntil")},
+		Writer:      r.str("writer"),
 		Rev:         r.num("rev"),
 	}
 	if r.err != nil {
@@ -134,19 +143,34 @@ func decodeState(item map[string]types.AttributeValue) (handler.MeterState, erro
 	return s, nil
 }
 
-func decodePending(parent *itemReader) *handler.PendingAlert {
-	m, ok := parent.item["pending"].(*types.AttributeValueMemberM)
+func decodeOutbox(parent *itemReader) []handler.PendingAlert {
+	l, ok := parent.item["outbox"].(*types.AttributeValueMemberL)
 	if !ok {
 		return nil
 	}
-	r := &itemReader{item: m.Value}
-	p := &handler.PendingAlert{Event: r.str("event"), ID: r.str("id"), ResolvesStatus: r.str("resolvesStatus"),
-		ResolvesSince: r.time("resolvesSince"), LeaseUntil: r.time("leaseUntil")}
-	if err := json.Unmarshal([]byte(r.str("result")), &p.Result); err != nil && r.err == nil {
-		r.err = fmt.Errorf("pending result: %w", err)
+	out := make([]handler.PendingAlert, 0, len(l.Value))
+	for _, v := range l.Value {
+		m, ok := v.(*types.AttributeValueMemberM)
+		if !ok {
+			parent.fail(errors.New("outbox: an item that is not a map"))
+			continue
+		}
+		r := &itemReader{item: m.Value}
+		p := handler.PendingAlert{Event: r.str("event"), ID: r.str("id"), ResolvesStatus: r.str("resolvesStatus"),
+			ResolvesSince: r.time("resolvesSince")}
+		if err := json.Unmarshal([]byte(r.str("result")), &p.Result); err != nil {
+			r.fail(fmt.Errorf("result: %w", err))
+		}
+		if r.err != nil {
+			parent.fail(fmt.Errorf("outbox: %w", r.err))
+		}
+		out = append(out, p)
 	}
-	if r.err != nil && parent.err == nil {
-		parent.err = fmt.Errorf("pending: %w", r.err)
+	return out
+}
+
+func (r *itemReader) fail(err error) {
+	if r.err == nil {
+		r.err = err
 	}
-	return p
 }

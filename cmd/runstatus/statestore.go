@@ -188,7 +188,18 @@ func (t stateTable) query(ctx context.Context, q meterQuery, each func(handler.M
 	return nil
 }
 
-// Save writes the check state if the stored revision is still s.Rev.
+// unwatchedKept is how long the item of a meter version nobody watches
+// stays after its last write: long enough to keep an ad hoc check's memory
+// across a billing cycle, short enough that every scheduled run does not
+// read meters checked once for ever.
+const unwatchedKept = 35 * 24 * time.Hour
+
+// Save writes the check state if the stored revision is still s.Rev. When
+// the condition fails, the item DynamoDB returns tells a rival's write from
+// this write's own earlier attempt, whose answer was lost and which the SDK
+// retried: the same revision by the same writer. An unwatched item gets the
+// table's TTL; the condition that it is still unwatched keeps a PUT watch
+// that came in between from being undone.
 func (t stateTable) Save(ctx context.Context, s handler.MeterState) (int64, error) {
 	u := newUpdate()
 	u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)})
@@ -197,32 +208,49 @@ func (t stateTable) Save(ctx context.Context, s handler.MeterState) (int64, erro
 		u.set(f.name, f.value)
 	}
 	u.set("rev", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev+1, 10)})
+	u.condition = "#rev = :oldRev"
+	u.values[":oldRev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
 	if s.Rev == 0 {
 		u.condition = "attribute_not_exists(#rev)"
+		delete(u.values, ":oldRev")
+	}
+	if s.Watched {
+		u.set("expiresAt", nil)
 	} else {
-		u.condition = "#rev = :oldRev"
-		u.values[":oldRev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
+		u.set("expiresAt", epochSeconds(s.CheckedAt.Add(unwatchedKept)))
+		u.condition = "(" + u.condition + ") AND (attribute_not_exists(#watched) OR #watched = :false)"
+		u.names["#watched"] = "watched"
+		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
 	}
-	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.key(s.Meter)))
-	var conflict *types.ConditionalCheckFailedException
-	if errors.As(err, &conflict) {
-		return 0, handler.ErrStateConflict
-	}
-	if err != nil {
+	in := u.input(t.name, t.key(s.Meter))
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := t.api.UpdateItem(ctx, in)
+	var refused *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return s.Rev + 1, nil
+	case !errors.As(err, &refused):
 		return 0, err
 	}
-	return s.Rev + 1, nil
+	r := &itemReader{item: refused.Item}
+	if r.num("rev") == s.Rev+1 && s.Writer != "" && r.str("writer") == s.Writer {
+		return s.Rev + 1, nil // this write's own earlier attempt
+	}
+	return 0, handler.ErrStateConflict
 }
 
-// SetWatched sets the watch flag and nothing else, so it never races a
-// check's Save. Removing a meter that has no item is a no-op.
+// SetWatched sets the watch flag and nothing else of the check state, so it
+// never races a check's Save. A watched item never expires; an unwatched
+// one does, as after a Save. Removing a meter that has no item is a no-op.
 func (t stateTable) SetWatched(ctx context.Context, m handler.Meter, watched bool) error {
 	u := newUpdate()
 	u.set("watched", &types.AttributeValueMemberBOOL{Value: watched})
 	if watched {
 		u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(m.MeterID, 10)})
 		u.set("version", &types.AttributeValueMemberS{Value: m.Version})
+		u.set("expiresAt", nil)
 	} else {
+		u.set("expiresAt", epochSeconds(time.Now().Add(unwatchedKept)))
 		u.condition = "attribute_exists(pk)"
 	}
 	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.key(m)))

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -37,22 +38,30 @@ func TestStateTable(t *testing.T) {
 
 	// Save is conditional on the revision, and keeps the watch flag.
 	e2eMust(t, table.SetWatched(ctx, m, true))
-	state := handler.MeterState{Meter: m, Status: "FAILED", StatusCode: 8, CheckedAt: at, ChangedAt: at, AlertStatus: "FAILED", AlertSince: at,
-		Pending: &handler.PendingAlert{Event: handler.EventAlert, ID: "t1", LeaseUntil: at.Add(time.Minute), Result: handler.Result{MeterID: 7, Status: "FAILED"}}}
+	state := handler.MeterState{Meter: m, Watched: true, Status: "FAILED", StatusCode: 8, CheckedAt: at, ChangedAt: at, AlertStatus: "FAILED", AlertSince: at,
+		Outbox: []handler.PendingAlert{{Event: handler.EventAlert, ID: "t1", Result: handler.Result{MeterID: 7, Status: "FAILED"}}},
+		Lease:  handler.Lease{Owner: "w1", Until: at.Add(time.Minute)}, Writer: "w1"}
 	rev, err := table.Save(ctx, state)
 	if err != nil || rev != 1 {
 		t.Fatalf("first Save: %d, %v", rev, err)
 	}
-	if _, err := table.Save(ctx, state); !errors.Is(err, handler.ErrStateConflict) {
-		t.Errorf("a Save of a stale revision: %v, want ErrStateConflict", err)
+	// The same write again is its own: the SDK's retry of a write whose
+	// answer was lost. A rival's write of the same revision is refused.
+	if rev, err := table.Save(ctx, state); err != nil || rev != 1 {
+		t.Errorf("the same write again: %d, %v; want 1 and no error", rev, err)
 	}
-	state.Rev, state.Pending = rev, nil
+	rival := state
+	rival.Writer = "w2"
+	if _, err := table.Save(ctx, rival); !errors.Is(err, handler.ErrStateConflict) {
+		t.Errorf("a rival's Save of a stale revision: %v, want ErrStateConflict", err)
+	}
+	state.Rev, state.Outbox, state.Lease = rev, nil, handler.Lease{}
 	if rev, err = table.Save(ctx, state); err != nil || rev != 2 {
 		t.Fatalf("second Save: %d, %v", rev, err)
 	}
 	got, err := table.States(ctx, []handler.Meter{m, {MeterID: 8, Version: "x"}})
-	state.Rev, state.Watched = 2, true
-	if err != nil || len(got) != 1 || got[m] != state {
+	state.Rev = 2
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[m], state) {
 		t.Errorf("States = %+v, %v\nwant %+v", got, err, state)
 	}
 
@@ -116,21 +125,29 @@ func TestStateTableNotifications(t *testing.T) {
 		want handler.NotificationClaim
 	}{
 		{func() (handler.NotificationClaim, error) {
-			return table.ClaimNotification(ctx, "n1", now, now.Add(time.Minute))
+			return table.ClaimNotification(ctx, "n1", "a", now, now.Add(time.Minute))
+		}, handler.NotificationNew},
+		{func() (handler.NotificationClaim, error) { // a's own claim again: its answer was lost
+			return table.ClaimNotification(ctx, "n1", "a", now, now.Add(time.Minute))
 		}, handler.NotificationNew},
 		{func() (handler.NotificationClaim, error) {
-			return table.ClaimNotification(ctx, "n1", now.Add(time.Second), now.Add(time.Minute))
+			return table.ClaimNotification(ctx, "n1", "b", now.Add(time.Second), now.Add(time.Minute))
 		}, handler.NotificationBusy},
 		{func() (handler.NotificationClaim, error) {
-			return table.ClaimNotification(ctx, "n1", now.Add(2*time.Minute), now.Add(3*time.Minute)) // the lease ran out
+			return table.ClaimNotification(ctx, "n1", "b", now.Add(2*time.Minute), now.Add(3*time.Minute)) // the lease ran out
 		}, handler.NotificationNew},
 		{func() (handler.NotificationClaim, error) {
-			e2eMust(t, table.FinishNotification(ctx, "n1", false, now)) // given up
-			return table.ClaimNotification(ctx, "n1", now.Add(2*time.Minute), now.Add(3*time.Minute))
+			// a's lease ran out and b holds it: a finishes nothing.
+			if err := table.FinishNotification(ctx, "n1", "a", true, now); !errors.Is(err, handler.ErrStateConflict) {
+				t.Errorf("an expired delivery's finish: %v, want ErrStateConflict", err)
+			}
+			e2eMust(t, table.FinishNotification(ctx, "n1", "b", false, now)) // given up
+			return table.ClaimNotification(ctx, "n1", "c", now.Add(2*time.Minute), now.Add(3*time.Minute))
 		}, handler.NotificationNew},
 		{func() (handler.NotificationClaim, error) {
-			e2eMust(t, table.FinishNotification(ctx, "n1", true, now.Add(7*24*time.Hour)))
-			return table.ClaimNotification(ctx, "n1", now.Add(time.Hour), now.Add(time.Hour))
+			e2eMust(t, table.FinishNotification(ctx, "n1", "c", true, now.Add(7*24*time.Hour)))
+			e2eMust(t, table.FinishNotification(ctx, "n1", "c", true, now.Add(7*24*time.Hour))) // its own, again
+			return table.ClaimNotification(ctx, "n1", "d", now.Add(time.Hour), now.Add(time.Hour))
 		}, handler.NotificationDone},
 	}
 	for i, st := range steps {

@@ -32,6 +32,10 @@ type SessionEvent struct {
 	RunType        string `json:"runType,omitempty"`
 	MeterName      string `json:"meterName,omitempty"`
 	Version        string `json:"version,omitempty"`
+	// StartTime and EndTime are the session's start and end time merge
+	// fields, in Zuora's form (2026-11-28T10:00:00+0000); empty leaves them out.
+	StartTime string `json:"startTime,omitempty"`
+	EndTime   string `json:"endTime,omitempty"`
 }
 
 // Notifier sends callouts to one endpoint, as a configured Zuora callout
