@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
+)
+
+// chaosRule is the fault proxy's script for TestFaultInjectionEndToEnd:
+// a share of DynamoDB calls refused as DynamoDB refuses them (HTTP 500,
+// throttling, provisioned throughput), a few held past the time the
+// function gives a write, a share of writes that succeed with their answer
+// lost, and a share of SNS publishes refused.
+func chaosRule(seed uint64) localstack.FaultRule {
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(seed, seed))
+	return func(op string, _ int) localstack.Fault {
+		mu.Lock()
+		p := rng.Float64()
+		mu.Unlock()
+		switch {
+		case op == "SNS.Publish" && p < 0.05:
+			return localstack.Fault{Status: http.StatusInternalServerError, Code: "InternalError"}
+		case op == "SNS.Publish" || !isDynamoDB(op):
+			return localstack.Fault{}
+		case p < 0.015:
+			return localstack.Fault{Status: http.StatusInternalServerError, Code: "InternalServerError"}
+		case p < 0.03:
+			return localstack.Fault{Status: http.StatusBadRequest, Code: "ThrottlingException"}
+		case p < 0.045:
+			return localstack.Fault{Status: http.StatusBadRequest, Code: "ProvisionedThroughputExceededException"}
+		case p < 0.05:
+			return localstack.Fault{Delay: 2500 * time.Millisecond}
+		case p < 0.08 && op == "DynamoDB.UpdateItem":
+			return localstack.Fault{DropAnswer: true}
+		}
+		return localstack.Fault{}
+	}
+}
+
+func isDynamoDB(op string) bool { return len(op) > 9 && op[:9] == "DynamoDB." }
+
+// chaosPlan is each meter's status in each phase: a walk over RUNNING,
+// FAILED and COMPLETED that never stays put, so every FAILED phase is a
+// new failure that must page.
+func chaosPlan(seed uint64, meters, phases int) [][]int {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	codes := []int{5, 8, 7}
+	plan := make([][]int, meters)
+	for m := range plan {
+		plan[m] = make([]int, phases)
+		last := -1
+		for p := range plan[m] {
+			i := rng.IntN(3)
+			for i == last {
+				i = rng.IntN(3)
+			}
+			plan[m][p], last = codes[i], i
+		}
+	}
+	return plan
+}
+
+// The promise under faults: 40 meters whose runs flip between RUNNING,
+// FAILED and COMPLETED, observed over five phases by polls from four
+// containers and by Zuora's callouts, while the fault proxy refuses,
+// delays and loses DynamoDB calls and refuses SNS publishes. Every FAILED
+// phase is paged at least once; a phase paged twice must be explained by
+// a state error the function logged (rule: a duplicate page beats a missed
+// failure); the table ends with each meter's last status and nothing owed.
+func TestFaultInjectionEndToEnd(t *testing.T) {
+	const meters, phases, seed = 40, 5, 20261203
+	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+	containers := []e2eInvoker{s}
+	for range 3 {
+		f, err := s.AddFunction(t.Context(), map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+		e2eMust(t, err)
+		containers = append(containers, f)
+	}
+	plan := chaosPlan(seed, meters, phases)
+	meterID := func(m int) int64 { return int64(810001 + m) }
+	s.SetFaults(chaosRule(seed))
+	windows := make([][2]time.Time, phases)
+	for p := range phases {
+		windows[p][0] = time.Now().UTC().Truncate(time.Second)
+		for m := range meters {
+			s.Sim.SetMeter(meterID(m), "0.0.1", zuoratest.Step{Status: plan[m][p]})
+		}
+		chaosPhase(t, s, containers, meters, func(m int) (int64, int, string) {
+			return meterID(m), plan[m][p], fmt.Sprintf("R-%d", p+1)
+		}, windows[p][0])
+		windows[p][1] = time.Now().UTC().Truncate(time.Second)
+		t.Logf("phase %d took %s", p+1, time.Since(windows[p][0]))
+		time.Sleep(1100 * time.Millisecond) // phases apart by their whole-second times
+	}
+	calls, injected := s.FaultCounts()
+	s.SetFaults(nil)
+	chaosFlush(t, s, meters, meterID)
+
+	alerts, err := s.DrainAlerts(t.Context())
+	e2eMust(t, err)
+	paged := map[[2]int]int{} // (meter, phase) → alerts
+	resolutions := 0
+	for _, a := range alerts {
+		var msg struct {
+			MeterID   int64     `json:"meterId"`
+			CheckedAt time.Time `json:"checkedAt"`
+		}
+		e2eMust(t, json.Unmarshal([]byte(a.Message), &msg))
+		if a.Attributes["event"].Value == "resolved" {
+			resolutions++
+			continue
+		}
+		paged[[2]int{int(msg.MeterID - 810001), phaseOf(windows, msg.CheckedAt)}]++
+	}
+	logs := s.FunctionLog()
+	for _, c := range containers[1:] {
+		logs += c.(*localstack.Function).FunctionLog()
+	}
+	failures, lost, duplicates, misplaced := 0, 0, 0, 0
+	for m := range meters {
+		for p := range phases {
+			n := paged[[2]int{m, p}]
+			switch {
+			case plan[m][p] != 8 && n > 0:
+				misplaced += n
+			case plan[m][p] == 8 && n == 0:
+				failures, lost = failures+1, lost+1
+			case plan[m][p] == 8:
+				failures, duplicates = failures+1, duplicates+n-1
+			}
+		}
+	}
+	stateErrors := e2eMetricSum(logs, "StateUnavailable")
+	t.Logf("seed %d: %d FAILED runs, %d pages, %d lost, %d paged twice (state errors logged: %v), %d misplaced; %d resolutions",
+		seed, failures, len(alerts)-resolutions, lost, duplicates, stateErrors, misplaced, resolutions)
+	t.Logf("calls the function made: %v; faults injected: %v; conflicts: %v", calls, injected, e2eMetricSum(logs, "StateConflicts"))
+	if lost > 0 || misplaced > 0 || float64(duplicates) > stateErrors {
+		t.Errorf("%d FAILED runs never paged, %d pages for no failure, %d pages twice with %v state errors to explain them", lost, misplaced, duplicates, stateErrors)
+	}
+	chaosCheckTable(t, s, meters, meterID, func(m int) int { return plan[m][phases-1] })
+}
+
+// phaseOf is the phase whose window holds at, or -1.
+func phaseOf(windows [][2]time.Time, at time.Time) int {
+	for p, w := range windows {
+		if !at.Before(w[0]) && !at.After(w[1]) {
+			return p
+		}
+	}
+	return -1
+}
+
+// chaosPhase observes every meter twice by a poll, from two containers at
+// once, and once by a callout of the phase's session, all at once: rivals
+// meet.
+func chaosPhase(t *testing.T, s *localstack.Stack, containers []e2eInvoker, meters int, meter func(int) (int64, int, string), start time.Time) {
+	t.Helper()
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for _, c := range containers {
+		wg.Go(func() {
+			for payload := range jobs {
+				if _, err := c.Invoke(t.Context(), []byte(payload)); err != nil {
+					t.Errorf("invoke: %v", err)
+				}
+			}
+		})
+	}
+	n := s.CalloutNotifier()
+	wg.Go(func() {
+		for m := range meters {
+			id, code, session := meter(m)
+			body := e2eCallout(fmt.Sprint(id), session, zuoratest.StatusName(code), "", start.Format(time.RFC3339))
+			if _, err := n.Deliver(t.Context(), fmt.Sprintf("chaos-%d-%s", id, session), []byte(body)); err != nil {
+				t.Errorf("callout: %v", err)
+			}
+		}
+	})
+	for m := range meters {
+		id, _, _ := meter(m)
+		for range 2 {
+			jobs <- fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, id)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// chaosFlush checks, with the faults gone, every meter that still owes a
+// message, until none does: a lease a lost write left behind runs out
+// within the function's timeout and a second.
+func chaosFlush(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64) {
+	t.Helper()
+	table := stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(s))}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		all, err := table.AllStates(t.Context())
+		e2eMust(t, err)
+		owing := 0
+		for _, st := range all {
+			if len(st.Outbox) > 0 {
+				owing++
+				e2eInvoke(t, s, fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, st.MeterID))
+			}
+		}
+		if owing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d meters still owe messages", owing)
+		}
+	}
+}
+
+// chaosCheckTable wants each meter's last status stored, nothing owed.
+func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64, last func(int) int) {
+	t.Helper()
+	table := stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(s))}
+	states, err := table.AllStates(t.Context())
+	e2eMust(t, err)
+	byID := map[int64]int{}
+	for _, st := range states {
+		byID[st.MeterID] = st.StatusCode
+		if len(st.Outbox) > 0 {
+			t.Errorf("meter %d still owes %d messages", st.MeterID, len(st.Outbox))
+		}
+	}
+	for m := range meters {
+		if got := byID[meterID(m)]; got != last(m) {
+			t.Errorf("meter %d: stored status %d, last observed %d", meterID(m), got, last(m))
+		}
+	}
+}
