@@ -73,10 +73,11 @@ type Config struct {
 	BreakerCooldown time.Duration
 }
 
-// Client asks Zuora for the run status of meter versions. It is safe for
-// concurrent use; build one and reuse it, so connections and tokens are too,
-// and so are its gate and breaker: what one call learns of Zuora's limits
-// and health holds back all of them.
+// Client asks Zuora for the run status of meter versions, and for a meter's
+// summary and records in error. It is safe for concurrent use; build one and
+// reuse it, so connections and tokens are too, and so are its gate and
+// breaker: what one call learns of Zuora's limits and health holds back all
+// of them, whatever the endpoint.
 type Client struct {
 	base           string
 	tokens         TokenSource
