@@ -1,9 +1,11 @@
 package zuora
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -71,10 +73,11 @@ type Config struct {
 	BreakerCooldown time.Duration
 }
 
-// Client asks Zuora for the run status of meter versions. It is safe for
-// concurrent use; build one and reuse it, so connections and tokens are too,
-// and so are its gate and breaker: what one call learns of Zuora's limits
-// and health holds back all of them.
+// Client asks Zuora for the run status of meter versions, and for a meter's
+// summary and records in error. It is safe for concurrent use; build one and
+// reuse it, so connections and tokens are too, and so are its gate and
+// breaker: what one call learns of Zuora's limits and health holds back all
+// of them, whatever the endpoint.
 type Client struct {
 	base           string
 	tokens         TokenSource
@@ -165,46 +168,104 @@ func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) 
 	if err := ValidateRequest(req); err != nil {
 		return RunStatus{}, err
 	}
-	endpoint := c.base + "/meters/" + strconv.FormatInt(req.MeterID, 10) + "/" +
-		url.PathEscape(req.Version) + "/runStatus"
-	var r retryState
+	var rs RunStatus
+	x := &exchange{
+		method: http.MethodGet,
+		endpoint: c.base + "/meters/" + strconv.FormatInt(req.MeterID, 10) + "/" +
+			url.PathEscape(req.Version) + "/runStatus",
+		scope:       scope{req.TrackID, req.EntityIDs, req.OrgIDs},
+		maxAttempts: c.maxAttempts,
+		read: func(body []byte) *Error {
+			code, desc, err := decodeRunStatus(body)
+			if err != nil {
+				return err
+			}
+			info := lookupStatus(code, desc)
+			rs = RunStatus{Code: code, Description: desc, Name: info.name, Terminal: info.terminal, Failed: info.failed}
+			return nil
+		},
+	}
+	got, err := c.do(ctx, x)
+	if err != nil {
+		return RunStatus{}, err
+	}
+	rs.RequestID, rs.Attempts, rs.Latency = got.requestID, got.attempts, time.Since(start)
+	return rs, nil
+}
+
+// exchange is one call to Zuora: the request each of its attempts sends, and
+// how its 200 answer is read. Every endpoint goes through Client.do, so each
+// has the same token handling, limits, retries and error classes.
+type exchange struct {
+	method      string
+	endpoint    string // the absolute URL, query included
+	body        []byte // a JSON body; nil sends none
+	scope       scope
+	maxAttempts int // the call's bound on HTTP attempts, the 401 retry included
+	// read decodes a 200 body into the caller's result. Its *Error, a body
+	// not in Zuora's documented shape, ends the call: a 200 is not retried.
+	read func(body []byte) *Error
+}
+
+// scope is a call's optional Zuora headers, validated by the caller.
+type scope struct{ trackID, entityIDs, orgIDs string }
+
+// answered is what a successful exchange reports besides its result.
+type answered struct {
+	requestID string // Zuora-Request-Id of the answer
+	attempts  int
+}
+
+// attemptsFor is the bound on a call's attempts: the caller's, when it asks
+// for fewer than the Client allows (a best-effort call on a tight budget).
+func (c *Client) attemptsFor(n int) int {
+	if n <= 0 || n > c.maxAttempts {
+		return c.maxAttempts
+	}
+	return n
+}
+
+// do makes x's attempts: through the gate and breaker, with a token, and
+// with the retries RunStatus describes, all within x.maxAttempts and ctx.
+func (c *Client) do(ctx context.Context, x *exchange) (answered, error) {
+	r := retryState{max: x.maxAttempts}
 	for {
 		// The gate and the breaker come before the token: a call they stop
 		// must not ask Zuora's token endpoint for one either.
 		t, err := c.enter(ctx, &r)
 		if err != nil {
-			return RunStatus{}, err
+			return answered{}, err
 		}
 		token, err := c.token(ctx, &r)
 		if err != nil {
 			c.limits.done(t, outcome{})
-			return RunStatus{}, err
+			return answered{}, err
 		}
 		r.attempts++
-		rs, fail, q := c.attempt(ctx, endpoint, token, req)
+		requestID, fail, q := c.attempt(ctx, x, token)
 		if fail != nil {
 			fail.err.Attempts = r.attempts
 		}
 		c.limits.done(t, newOutcome(fail, q))
 		if fail == nil {
-			rs.Attempts, rs.Latency = r.attempts, time.Since(start)
-			return rs, nil
+			return answered{requestID: requestID, attempts: r.attempts}, nil
 		}
 		r.last = fail.err
-		if fail.unauthorized && !r.reauthed && r.attempts < c.maxAttempts {
+		if fail.unauthorized && !r.reauthed && r.attempts < r.max {
 			// Zuora's guidance: on 401 get a new token and retry once, at once.
 			c.tokens.Invalidate(token)
 			r.reauthed = true
 			continue
 		}
 		if err := c.wait(ctx, fail, &r); err != nil {
-			return RunStatus{}, err
+			return answered{}, err
 		}
 	}
 }
 
 // retryState is where one call stands in its attempts.
 type retryState struct {
+	max      int    // HTTP attempts allowed
 	attempts int    // HTTP attempts made
 	waits    int    // backoff waits so far: the exponent of the next one
 	reauthed bool   // the one 401 retry has been used
@@ -236,7 +297,7 @@ func (c *Client) token(ctx context.Context, r *retryState) (string, error) {
 // or the wait would end past the deadline (or absurdly late), so no attempt
 // could follow.
 func (c *Client) wait(ctx context.Context, f *failure, r *retryState) error {
-	if !f.retry || r.attempts >= c.maxAttempts {
+	if !f.retry || r.attempts >= r.max {
 		return c.final(f.err, r.waits)
 	}
 	if refusal := c.limits.refusal(); refusal != nil {
@@ -327,32 +388,37 @@ type failure struct {
 	callerEnded  bool // the caller's context ended: it says nothing about Zuora
 }
 
-// attempt makes one HTTP request, bounded by AttemptTimeout. It also returns
-// the rate-limit window the answer reported.
-func (c *Client) attempt(ctx context.Context, endpoint, token string, req Request) (RunStatus, *failure, quota) {
+// attempt makes one HTTP request, bounded by AttemptTimeout, and reads its
+// answer. It returns the answer's Zuora-Request-Id on success, and the
+// rate-limit window the answer reported.
+func (c *Client) attempt(ctx context.Context, x *exchange, token string) (string, *failure, quota) {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(actx, http.MethodGet, endpoint, nil)
-	if err != nil {
-		return RunStatus{}, &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}, quota{}
+	var body io.Reader
+	if x.body != nil {
+		body = bytes.NewReader(x.body) // a fresh reader for each attempt
 	}
-	setHeaders(hreq.Header, token, req)
+	hreq, err := http.NewRequestWithContext(actx, x.method, x.endpoint, body)
+	if err != nil {
+		return "", &failure{err: &Error{Class: ErrInvalidArgument, Message: "cannot build the request", Err: err}}, quota{}
+	}
+	setHeaders(hreq.Header, token, x.scope)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return RunStatus{}, transportFailure(ctx, err, 0, ""), quota{}
+		return "", transportFailure(ctx, err, 0, ""), quota{}
 	}
 	defer resp.Body.Close()
-	rs, fail := readAnswer(ctx, resp)
-	return rs, fail, readQuota(resp.Header)
+	fail := readAnswer(ctx, resp, x.read)
+	return resp.Header.Get("Zuora-Request-Id"), fail, readQuota(resp.Header)
 }
 
-func setHeaders(h http.Header, token string, req Request) {
+func setHeaders(h http.Header, token string, sc scope) {
 	h.Set("Authorization", "Bearer "+token)
 	h.Set("Content-Type", "application/json") // required by Zuora's spec, body or not
 	h.Set("Accept", "application/json")
 	// No Accept-Encoding: Go's transport then asks for gzip and decodes it.
 	for _, kv := range [...][2]string{
-		{"Zuora-Track-Id", req.TrackID}, {"Zuora-Entity-Ids", req.EntityIDs}, {"Zuora-Org-Ids", req.OrgIDs},
+		{"Zuora-Track-Id", sc.trackID}, {"Zuora-Entity-Ids", sc.entityIDs}, {"Zuora-Org-Ids", sc.orgIDs},
 	} {
 		if kv[1] != "" {
 			h.Set(kv[0], kv[1])
@@ -360,38 +426,31 @@ func setHeaders(h http.Header, token string, req Request) {
 	}
 }
 
-// readAnswer reads one response into a RunStatus or the attempt's failure.
-func readAnswer(ctx context.Context, resp *http.Response) (RunStatus, *failure) {
+// readAnswer reads one response: a 200 goes to read, anything else becomes
+// the attempt's failure. Error messages never quote the body: only Zuora's
+// error code and message are taken from it.
+func readAnswer(ctx context.Context, resp *http.Response, read func([]byte) *Error) *failure {
 	status := resp.StatusCode
 	requestID := resp.Header.Get("Zuora-Request-Id")
 	body, err := readBody(resp)
 	if err != nil {
 		var de *decodeError
 		if errors.Is(err, errBodyTooLarge) || errors.As(err, &de) {
-			return RunStatus{}, &failure{
+			return &failure{
 				err:   &Error{Class: ErrUnavailable, HTTPStatus: status, RequestID: requestID, Message: "unreadable response body", Err: err},
 				retry: status == http.StatusTooManyRequests || status >= 500,
 			}
 		}
-		return RunStatus{}, transportFailure(ctx, err, status, requestID)
+		return transportFailure(ctx, err, status, requestID)
 	}
 	if status != http.StatusOK {
-		return RunStatus{}, statusFailure(resp, body)
+		return statusFailure(resp, body)
 	}
-	code, desc, derr := decodeRunStatus(body)
-	if derr != nil {
+	if derr := read(body); derr != nil {
 		derr.RequestID = requestID
-		return RunStatus{}, &failure{err: derr}
+		return &failure{err: derr}
 	}
-	info := lookupStatus(code, desc)
-	return RunStatus{
-		Code:        code,
-		Description: desc,
-		Name:        info.name,
-		Terminal:    info.terminal,
-		Failed:      info.failed,
-		RequestID:   requestID,
-	}, nil
+	return nil
 }
 
 // statusFailure classifies an answer other than 200 by its status, with

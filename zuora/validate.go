@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Limits from Zuora's API reference, and bounds of our own on headers whose
@@ -118,6 +119,98 @@ func headerValue(field, v string) error {
 		if !isPrintableASCII(v[i]) {
 			return invalidArgument("%s must be printable US-ASCII (byte %d is 0x%02x)", field, i, v[i])
 		}
+	}
+	return nil
+}
+
+// Run types: NORMAL for live runs, DEBUG for test runs.
+const (
+	RunTypeNormal = "NORMAL"
+	RunTypeDebug  = "DEBUG"
+)
+
+// Bounds on the filters of the summary and audit-trail calls.
+const (
+	maxSessionIDLen  = 64
+	maxOperatorIDLen = 128
+	maxFilterIDs     = 100  // session or operator ids in one summary
+	maxCursorLen     = 4096 // an audit-trail page token
+)
+
+func validateRunType(rt string) error {
+	if rt != "" && rt != RunTypeNormal && rt != RunTypeDebug {
+		return invalidArgument("runType must be %s or %s, got %q", RunTypeNormal, RunTypeDebug, clip(rt, 32))
+	}
+	return nil
+}
+
+// validateID checks one id of a filter: 1 to maxLen printable US-ASCII
+// characters, so it travels safely in a query or a body and reads in a log.
+func validateID(field, id string, maxLen int) error {
+	if id == "" || len(id) > maxLen {
+		return invalidArgument("%s must be 1 to %d characters, got %d", field, maxLen, len(id))
+	}
+	return headerValue(field, id)
+}
+
+// validateToken checks a page token: 1 to maxCursorLen printable US-ASCII
+// characters without spaces, as Zuora's base64 tokens are.
+func validateToken(field, tok string) error {
+	if err := validateID(field, tok, maxCursorLen); err != nil {
+		return err
+	}
+	if strings.ContainsRune(tok, ' ') {
+		return invalidArgument("%s must not contain spaces", field)
+	}
+	return nil
+}
+
+func validateIDs(field string, ids []string, maxLen int) error {
+	if len(ids) > maxFilterIDs {
+		return invalidArgument("at most %d %s, got %d", maxFilterIDs, field, len(ids))
+	}
+	for _, id := range ids {
+		if err := validateID(field, id, maxLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateScope checks a call's optional Zuora headers.
+func validateScope(trackID, entityIDs, orgIDs string) error {
+	if err := ValidateTrackID(trackID); err != nil {
+		return err
+	}
+	if err := ValidateEntityIDs(entityIDs); err != nil {
+		return err
+	}
+	return ValidateOrgIDs(orgIDs)
+}
+
+// validateWindow checks a query's time window: each end zero (when allowed)
+// or writable in Zuora's form, and from not after to.
+func validateWindow(from, to time.Time, required bool) error {
+	for _, end := range [...]struct {
+		name string
+		t    time.Time
+	}{{"from", from}, {"to", to}} {
+		switch {
+		case end.t.IsZero() && required:
+			return invalidArgument("the %s time is required", end.name)
+		case !end.t.IsZero() && (end.t.UTC().Year() < 1970 || end.t.UTC().Year() > 9999):
+			return invalidArgument("the %s time %s is out of range", end.name, end.t.UTC().Format(time.RFC3339))
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		return invalidArgument("the from time is after the to time")
+	}
+	return nil
+}
+
+func validateMaxAttempts(n int) error {
+	if n < 0 {
+		return invalidArgument("MaxAttempts must not be negative, got %d", n)
 	}
 	return nil
 }

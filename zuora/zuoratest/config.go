@@ -14,7 +14,15 @@ import (
 //	{"clients":[{"clientId":"local-client","clientSecret":"local-secret"}],
 //	 "tokens":["local-static-token"], "tokenTTL":"1h", "latency":"0s",
 //	 "meters":[{"meterId":101,"version":"0.0.1","steps":[{"status":5},{"status":7}]}],
-//	 "rateLimit":{"limit":100,"window":"1s"}, "outage":{"status":429,"retryAfter":"1"}}
+//	 "rateLimit":{"limit":100,"window":"1s"}, "outage":{"status":429,"retryAfter":"1"},
+//	 "meterRuns":[{"meterId":101,"runs":[{"sessionId":"R-00000042","runType":"NORMAL",
+//	   "start":"-90m","end":"-30m","output":9760,"errors":[{"code":"1000002",
+//	   "message":"Invalid field","operatorId":"op-1","operatorName":"Rating",
+//	   "operatorType":"BILLING-RATING","count":240}]}]}],
+//	 "summaryFaults":[{"httpStatus":500},{}], "auditFaults":[{"latency":"5s"}]}
+//
+// A run's start and end are RFC 3339 times, or Go durations relative to
+// when the config is read ("-90m").
 type Config struct {
 	Clients  []ClientConfig `json:"clients,omitempty"`
 	Tokens   []string       `json:"tokens,omitempty"`
@@ -23,9 +31,17 @@ type Config struct {
 	Meters   []Meter        `json:"meters,omitempty"`
 	// RateLimit, when set, enforces a tenant-wide limit (SetRateLimit).
 	RateLimit *RateLimitConfig `json:"rateLimit,omitempty"`
-	// Outage, when set, answers every run status call with one status
-	// (SetOutage), so a separate process can start throttled or down.
+	// Outage, when set, answers every run status, summary and audit-trail
+	// call with one status (SetOutage), so a separate process can start
+	// throttled or down.
 	Outage *OutageConfig `json:"outage,omitempty"`
+	// MeterRuns scripts meters' runs for the summary and the audit trail
+	// (SetRuns).
+	MeterRuns []MeterRuns `json:"meterRuns,omitempty"`
+	// SummaryFaults and AuditFaults script those endpoints' answers
+	// (SetSummaryFault, SetAuditFault).
+	SummaryFaults []Fault `json:"summaryFaults,omitempty"`
+	AuditFaults   []Fault `json:"auditFaults,omitempty"`
 }
 
 // RateLimitConfig is a tenant-wide limit: Limit calls per Window.
@@ -34,8 +50,8 @@ type RateLimitConfig struct {
 	Window string `json:"window"` // Go duration, e.g. "1s"
 }
 
-// OutageConfig is the answer to every run status call: Status (429 or a
-// 5xx) with an optional Retry-After.
+// OutageConfig is the answer to every call of the Mediation endpoints:
+// Status (429 or a 5xx) with an optional Retry-After.
 type OutageConfig struct {
 	Status     int    `json:"status"`
 	RetryAfter string `json:"retryAfter,omitempty"`
@@ -74,8 +90,9 @@ func (m Meter) validate() error {
 	return nil
 }
 
-// Apply adds the clients, tokens and meters of c and sets its TTL, latency,
-// rate limit and outage. It checks everything before changing anything.
+// Apply adds the clients, tokens, meters and meters' runs of c and sets its
+// TTL, latency, rate limit, outage and faults (those it names). It checks
+// everything before changing anything.
 func (s *Server) Apply(c Config) error {
 	ttl, latency, window, err := c.durations()
 	if err != nil {
@@ -105,6 +122,15 @@ func (s *Server) Apply(c Config) error {
 	}
 	for _, m := range c.Meters {
 		s.SetMeter(m.MeterID, m.Version, m.Steps...)
+	}
+	for _, m := range c.MeterRuns {
+		s.SetRuns(m.MeterID, m.Runs...)
+	}
+	if c.SummaryFaults != nil {
+		s.SetSummaryFault(c.SummaryFaults...)
+	}
+	if c.AuditFaults != nil {
+		s.SetAuditFault(c.AuditFaults...)
 	}
 	return nil
 }
@@ -138,6 +164,16 @@ func (c Config) check() error {
 	}
 	for _, m := range c.Meters {
 		if err := m.validate(); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.MeterRuns {
+		if err := m.validate(); err != nil {
+			return err
+		}
+	}
+	for _, f := range append(append([]Fault(nil), c.SummaryFaults...), c.AuditFaults...) {
+		if err := f.validate(); err != nil {
 			return err
 		}
 	}

@@ -38,6 +38,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(rw, r, rec)
 	case isRunStatusPath(path):
 		s.serveRunStatus(rw, r, path)
+	case isSummaryPath(path):
+		s.serveSummary(rw, r, path)
+	case isAuditPath(path):
+		s.serveAudit(rw, r, path)
 	default:
 		// Unknown routes, the documentation's old /run-status path among them.
 		writeJSON(rw, r, http.StatusNotFound, []byte(`{"message":"no route matched the request"}`))
@@ -70,6 +74,18 @@ func (s *Server) record(r *http.Request) *RecordedRequest {
 func isRunStatusPath(path string) bool {
 	parts := strings.Split(path, "/")
 	return len(parts) == 5 && parts[0] == "" && parts[1] == "meters" && parts[4] == "runStatus"
+}
+
+// isSummaryPath: /meters/{meterId}/summary.
+func isSummaryPath(path string) bool {
+	parts := strings.Split(path, "/")
+	return len(parts) == 4 && parts[0] == "" && parts[1] == "meters" && parts[3] == "summary"
+}
+
+// isAuditPath: /meters/{meterId}/auditTrail/entries.
+func isAuditPath(path string) bool {
+	parts := strings.Split(path, "/")
+	return len(parts) == 5 && parts[0] == "" && parts[1] == "meters" && parts[3] == "auditTrail" && parts[4] == "entries"
 }
 
 // recordingWriter notes the status and encoding of the answer for Requests.

@@ -16,8 +16,9 @@ const (
 
 // quota is the tenant's rate limit: limit calls per window, counted in fixed
 // windows that each start with the first call after the previous one ended.
-// Every authorized run status call counts, whatever its answer: Zuora counts
-// failed requests too.
+// Every authorized call of the Mediation endpoints (run status, summary,
+// audit trail) counts, whatever its answer: Zuora counts failed requests
+// too, and its limits are per tenant, not per endpoint.
 type quota struct {
 	limit    int
 	window   time.Duration
@@ -50,14 +51,15 @@ func (q *quota) count(now time.Time) usage {
 	}
 }
 
-// outage is an answer imposed on every run status call.
+// outage is an answer imposed on every call of the Mediation endpoints.
 type outage struct {
 	status     int // 0: none
 	retryAfter string
 }
 
-// SetRateLimit enforces a tenant-wide limit of limit run status calls per
-// window, as Zuora does per tenant. Past it, calls answer 429 with
+// SetRateLimit enforces a tenant-wide limit of limit calls per window, as
+// Zuora does per tenant: run status, summary and audit-trail calls count
+// alike. Past it, calls answer 429 with
 // Retry-After and RateLimit-Reset saying when the window ends (whole
 // seconds, rounded up) and RateLimit-Remaining 0, until it does. Every
 // answer reports the current window in RateLimit-Limit, -Remaining and
@@ -74,8 +76,8 @@ func (s *Server) SetRateLimit(limit int, window time.Duration) {
 	s.quota = q
 }
 
-// SetOutage answers every run status call with status, whatever the meter's
-// script says: 429 for a tenant that stays throttled, 503 (or another 5xx)
+// SetOutage answers every run status, summary and audit-trail call with
+// status, whatever the meter's script (or runs, or faults) say: 429 for a tenant that stays throttled, 503 (or another 5xx)
 // for an outage. retryAfter, when set, is sent as Retry-After (and, on a
 // 429, in seconds, as RateLimit-Reset). Calls still need a valid token and
 // still count against the rate limit. Status 0 ends the outage; a status
@@ -96,9 +98,9 @@ func checkOutageStatus(status int) error {
 	return nil
 }
 
-// countCall counts an authorized run status call in the tenant's window. It
-// returns what the answer reports about the window and, when an outage or
-// the exceeded limit decides the answer instead of the meter's script, the
+// countCall counts an authorized call in the tenant's window. It returns
+// what the answer reports about the window and, when an outage or the
+// exceeded limit decides the answer instead of the endpoint's script, the
 // step to answer with.
 func (s *Server) countCall() (usage, *Step) {
 	s.mu.Lock()

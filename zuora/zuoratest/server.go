@@ -1,6 +1,7 @@
 // Package zuoratest is an in-process fake of the Zuora endpoints this module
-// uses — OAuth client credentials and the Mediation run status of a meter
-// version — shaped like net/http/httptest. It follows Zuora's published
+// uses — OAuth client credentials, the Mediation run status of a meter
+// version, and a meter's summary and audit trail — shaped like
+// net/http/httptest. It follows Zuora's published
 // behaviour (paths, headers, error bodies, gzip over 1,000 bytes) and records
 // what it was sent, so tests can assert on retries, tokens and headers.
 //
@@ -40,25 +41,31 @@ type Server struct {
 	ts      *httptest.Server
 	handler http.Handler
 
-	mu           sync.Mutex
-	clients      map[string]string    // client id → secret
-	tokens       map[string]time.Time // token → expiry (zero: never)
-	tokenTTL     time.Duration
-	latency      time.Duration
-	tokenLatency time.Duration
-	padding      int
-	meters       map[int64]map[string]*script
-	requests     []*RecordedRequest
-	stats        Stats
-	quota        quota
-	outage       outage
+	mu            sync.Mutex
+	clients       map[string]string    // client id → secret
+	tokens        map[string]time.Time // token → expiry (zero: never)
+	tokenTTL      time.Duration
+	latency       time.Duration
+	tokenLatency  time.Duration
+	padding       int
+	meters        map[int64]map[string]*script
+	runs          map[int64][]Run
+	summaryFaults faultScript
+	auditFaults   faultScript
+	requests      []*RecordedRequest
+	stats         Stats
+	quota         quota
+	outage        outage
 }
 
 // Stats counts what the simulator served since it started or since ResetStats.
+// The call counts count every request to the endpoint, refused ones too.
 // InFlight and MaxConcurrent count run status calls being served at once.
 type Stats struct {
 	TokenMints     int `json:"tokenMints"`
 	RunStatusCalls int `json:"runStatusCalls"`
+	SummaryCalls   int `json:"summaryCalls"`
+	AuditCalls     int `json:"auditCalls"`
 	InFlight       int `json:"inFlight"`
 	MaxConcurrent  int `json:"maxConcurrent"`
 }
@@ -86,6 +93,7 @@ func NewUnstartedHandler() *Server {
 		tokens:   map[string]time.Time{},
 		tokenTTL: DefaultTokenTTL,
 		meters:   map[int64]map[string]*script{},
+		runs:     map[int64][]Run{},
 		quota:    defaultQuota(),
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
@@ -133,8 +141,8 @@ func (s *Server) AddToken(token string) {
 	s.tokens[token] = time.Time{}
 }
 
-// RevokeTokens invalidates every token, minted or added: the next run status
-// call with any of them gets 401.
+// RevokeTokens invalidates every token, minted or added: the next run
+// status, summary or audit-trail call with any of them gets 401.
 func (s *Server) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,7 +158,8 @@ func (s *Server) SetTokenTTL(d time.Duration) {
 }
 
 // SetLatency delays every run status answer by d (on top of a step's own
-// Latency). The wait ends early if the client goes away.
+// Latency). The wait ends early if the client goes away. The summary and
+// the audit trail take their latency from a Fault.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,7 +191,8 @@ func (s *Server) Stats() Stats {
 }
 
 // ResetStats zeroes the counters and forgets the recorded requests. Meters,
-// clients and tokens stay; InFlight keeps counting calls still being served.
+// runs, faults, clients and tokens stay; InFlight keeps counting calls still
+// being served.
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
