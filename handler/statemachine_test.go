@@ -3,16 +3,29 @@ package handler
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// The state machine in statemachine/ retries and catches on this package's
-// error names and branches on the result's fields. Step Functions cannot run
-// here, so this test holds the definition to the contract instead: a renamed
-// error or field breaks it here, not in a customer's workflow.
+// The state machines in statemachine/ (the template's, and the example of a
+// caller's own) retry and catch on this package's error names and branch on
+// the result's fields. The end-to-end tests execute them; this test holds
+// them to the contract without starting anything: a renamed error or field
+// breaks it here, not in a customer's workflow.
 func TestStateMachineSpeaksTheContract(t *testing.T) {
-	data, err := os.ReadFile("../statemachine/watch-meter.asl.json")
+	files, err := filepath.Glob("../statemachine/*.asl.json")
+	examples, err2 := filepath.Glob("../statemachine/examples/*.asl.json")
+	if err != nil || err2 != nil || len(files) == 0 || len(examples) == 0 {
+		t.Fatalf("no state machines in ../statemachine (%v, %v)", err, err2)
+	}
+	for _, f := range append(files, examples...) {
+		t.Run(filepath.Base(f), func(t *testing.T) { speaksTheContract(t, f) })
+	}
+}
+
+func speaksTheContract(t *testing.T, path string) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

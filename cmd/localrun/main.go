@@ -1,6 +1,7 @@
 // Command localrun runs the function on this machine the way Lambda would
-// (see internal/localstack), and prints what each sample event gets back and
-// what reaches the alert topic (`make run`, `make invoke EVENT=...`):
+// (see internal/localstack), and prints what each sample event gets back,
+// one execution of the template's state machine (make run only), and what
+// reaches the alert topic (`make run`, `make invoke EVENT=...`):
 //
 //	localrun -bootstrap .local/bootstrap -rie bin/aws-lambda-rie [-events events | -event events/direct.json]
 //
@@ -10,6 +11,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -94,9 +96,10 @@ func eventFiles(dir, event string) ([]string, error) {
 }
 
 // sendEvents invokes the function with each file and prints the replies;
-// with callouts, it has the Zuora simulator send a callout too; then it
-// prints the alerts and a summary. It returns the exit code.
-func sendEvents(ctx context.Context, s *localstack.Stack, files []string, callouts bool) int {
+// with all (make run), it has the Zuora simulator send a callout too, and
+// executes the state machine once; then it prints the alerts and a summary.
+// It returns the exit code.
+func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bool) int {
 	var failed, harnessErrors int
 	for _, f := range files {
 		r, err := sendEvent(ctx, s, f)
@@ -110,9 +113,22 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, callou
 			failed++
 		}
 	}
-	if callouts {
+	machine := ""
+	if all {
 		if err := sendCallout(ctx, s); err != nil {
 			fmt.Fprintln(os.Stderr, "localrun: callout:", err)
+			harnessErrors++
+		}
+		// The execution's meter completes: anything else is a broken
+		// definition or wiring, and fails make run.
+		machine = ", state machine succeeded"
+		ok, err := runStateMachine(ctx, s)
+		if err == nil && !ok {
+			err = errors.New("the execution did not succeed")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "localrun: state machine:", err)
+			machine = ", state machine did not succeed"
 			harnessErrors++
 		}
 	}
@@ -125,8 +141,8 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, callou
 	for _, a := range alerts {
 		printAlert(os.Stdout, a)
 	}
-	fmt.Printf("\nsummary: events %d, ok %d, function errors %d, alerts %d, harness errors %d\n",
-		len(files), len(files)-failed-harnessErrors, failed, len(alerts), harnessErrors)
+	fmt.Printf("\nsummary: events %d, ok %d, function errors %d, alerts %d, harness errors %d%s\n",
+		len(files), len(files)-failed-harnessErrors, failed, len(alerts), harnessErrors, machine)
 	if harnessErrors > 0 {
 		fmt.Fprintf(os.Stderr, "\nlocalrun: the logs end:\n%s", s.Logs())
 		return 1

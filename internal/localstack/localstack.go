@@ -1,7 +1,8 @@
 // Package localstack runs the function on this machine the way Lambda runs
 // it: the bootstrap in the AWS Lambda Runtime Interface Emulator (RIE),
-// moto_server for Secrets Manager, SNS and SQS, and the Zuora simulator
-// (zuoratest) in this process, where tests use its Go API (s.Sim).
+// moto_server for Secrets Manager, SNS, SQS, DynamoDB and Step Functions
+// (whose Lambda tasks reach the RIE through router.go), and the Zuora
+// simulator (zuoratest) in this process, where tests use its Go API (s.Sim).
 // cmd/localrun and the end-to-end tests are built on it; tests get a Stack
 // from ForTest.
 package localstack
@@ -88,6 +89,7 @@ type Stack struct {
 	moto              *proc
 	proxy             *awsProxy // the function's way to moto (SetFaults)
 	gw                *gateway
+	router            *router // where moto's Step Functions send their Lambda calls
 
 	turn sync.Mutex // held by an invocation or a restart: the RIE serves one at a time
 
@@ -96,6 +98,8 @@ type Stack struct {
 	invokeURL string
 	others    []*Function // AddFunction's
 	closed    bool
+	// regionsUsed counts the regions Execute has taken, one per execution.
+	regionsUsed int
 }
 
 // Start starts moto and the simulator, creates the secret, the topics and
@@ -150,10 +154,14 @@ var motoListening = regexp.MustCompile(`\* Running on http://127\.0\.0\.1:(\d+)`
 func (s *Stack) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
+	if err := s.startRouter(); err != nil {
+		return err
+	}
 	// moto is a tool, not the code under test: it keeps this process's
 	// environment, which pyenv shims and virtualenvs need to find Python.
+	// MOTO_PORT is where its Step Functions interpreter sends a Task's calls.
 	moto, err := startProc("moto", s.opts.Moto, []string{"-H", "127.0.0.1", "-p", "0"},
-		append(os.Environ(), "MOTO_RECORDER_FILEPATH="+filepath.Join(s.LogDir, "moto-recording.jsonl")),
+		append(os.Environ(), "MOTO_RECORDER_FILEPATH="+filepath.Join(s.LogDir, "moto-recording.jsonl"), "MOTO_PORT="+s.router.port),
 		"", filepath.Join(s.LogDir, "moto.log"))
 	if err != nil {
 		return err
@@ -180,6 +188,9 @@ func (s *Stack) start(ctx context.Context) error {
 		return err
 	}
 	if err := s.createResources(ctx); err != nil {
+		return err
+	}
+	if err := s.enableStateMachines(ctx); err != nil {
 		return err
 	}
 	if err := s.startGateway(); err != nil {
@@ -337,6 +348,7 @@ func (s *Stack) Close() error {
 	if s.gw != nil {
 		s.gw.srv.Close()
 	}
+	s.router.close()
 	for _, f := range others {
 		f.rie.stop()
 	}
