@@ -176,14 +176,14 @@ func e2eCallerExampleRuns(t *testing.T, s *localstack.Stack) func(*testing.T) {
 	}
 }
 
-// The README shows the caller example as it is in its file.
-func TestStateMachineCallerExampleInREADME(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// docs/state-machine.md shows the caller example as it is in its file.
+func TestStateMachineCallerExampleInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/state-machine.md")
 	e2eMust(t, err)
 	def, err := os.ReadFile(e2eCallerExample)
 	e2eMust(t, err)
-	if !strings.Contains(string(readme), "```json\n"+string(def)+"```\n") {
-		t.Errorf("README.md does not show %s as it is", e2eCallerExample)
+	if !strings.Contains(string(doc), "```json\n"+string(def)+"```\n") {
+		t.Errorf("docs/state-machine.md does not show %s as it is", e2eCallerExample)
 	}
 }
 
