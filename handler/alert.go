@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
 // Alert is one SNS message, in plain types so this package needs no SDK.
@@ -37,49 +38,52 @@ const maxSubject = 100 // SNS's limit
 // and for a resolution what it resolves.
 type alertMessage struct {
 	Result
-	Resolves *resolution `json:"resolves,omitempty"`
+	Resolves *memory.Resolution `json:"resolves,omitempty"`
 }
 
-type resolution struct {
-	Status string    `json:"status"`
-	Since  time.Time `json:"since"`
-}
-
-// newAlert builds the contract's message for p. The message is p's result
-// without the fields that describe this check's own alert outcome.
-func newAlert(topicARN string, p PendingAlert) (Alert, error) {
-	r := p.Result
-	r.Alert, r.AlertOpenSince = nil, nil
-	msg := alertMessage{Result: r}
-	tail := r.Status
-	switch p.Event {
-	case EventReminder:
-		tail = "still " + r.Status
-	case EventResolved:
-		tail = "resolved (" + r.Status + ")"
-		msg.Resolves = &resolution{Status: p.ResolvesStatus, Since: p.ResolvesSince.UTC()}
+// newAlert builds the contract's message for msg, whose report is the
+// result it is about, and returns that result's status. The message is the
+// result without the fields that describe a check's own alert outcome.
+func newAlert(topicARN string, msg memory.Message) (Alert, string, error) {
+	var r Result
+	if err := json.Unmarshal(msg.Report, &r); err != nil {
+		return Alert{}, "", fmt.Errorf("the message's report: %w", err)
 	}
-	body, err := json.Marshal(msg)
+	r.Alert, r.AlertOpenSince = nil, nil
+	body := alertMessage{Result: r}
+	tail := r.Status
+	switch msg.Event {
+	case memory.EventReminder:
+		tail = "still " + r.Status
+	case memory.EventResolved:
+		tail = "resolved (" + r.Status + ")"
+		if msg.Resolves != nil {
+			res := *msg.Resolves
+			res.Since = res.Since.UTC()
+			body.Resolves = &res
+		}
+	}
+	text, err := json.Marshal(body)
 	if err != nil {
-		return Alert{}, err
+		return Alert{}, r.Status, err
 	}
 	a := Alert{
 		TopicARN: topicARN,
 		Subject:  alertSubject(r.MeterID, r.Version, tail),
-		Message:  string(body),
+		Message:  string(text),
 		Attributes: []MessageAttribute{
 			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
 			{"version", "String", r.Version},
 			{"status", "String", r.Status},
 			{"statusCode", "Number", strconv.Itoa(r.StatusCode)},
-			{"event", "String", p.Event},
+			{"event", "String", msg.Event},
 		},
 	}
 	if strings.HasSuffix(topicARN, ".fifo") {
 		a.GroupID = fmt.Sprintf("%d:%s", r.MeterID, r.Version)
-		a.DeduplicationID = p.ID
+		a.DeduplicationID = msg.ID
 	}
-	return a, nil
+	return a, r.Status, nil
 }
 
 // alertSubject is "Zuora meter 123 version 0.0.1: " and tail, with the

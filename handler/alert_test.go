@@ -1,10 +1,23 @@
 package handler
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/zuora-runstatus/internal/memory"
 )
+
+// messageAbout is a message reporting r.
+func messageAbout(t *testing.T, event string, r Result, resolves *memory.Resolution) memory.Message {
+	t.Helper()
+	report, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return memory.Message{Event: event, ID: deduplicationID(r), Report: report, Resolves: resolves}
+}
 
 func TestAlertSubjectFitsSNS(t *testing.T) {
 	if got := alertSubject(123, "0.0.1", "FAILED"); got != "Zuora meter 123 version 0.0.1: FAILED" {
@@ -19,7 +32,7 @@ func TestAlertSubjectFitsSNS(t *testing.T) {
 func TestAlertAttributesAndFIFO(t *testing.T) {
 	r := Result{MeterID: 102, Version: "0.0.1", Status: "FAILED", StatusCode: 8, TrackID: "req-1",
 		CheckedAt: time.Now(), ZuoraRequestID: "a", Alert: &AlertOutcome{Published: true}}
-	a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", PendingAlert{Event: EventAlert, ID: deduplicationID(r), Result: r})
+	a, _, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", messageAbout(t, memory.EventAlert, r, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +44,7 @@ func TestAlertAttributesAndFIFO(t *testing.T) {
 
 	fifoAlert := func(r Result) Alert {
 		t.Helper()
-		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts.fifo", PendingAlert{Event: EventAlert, ID: deduplicationID(r), Result: r})
+		a, _, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts.fifo", messageAbout(t, memory.EventAlert, r, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,16 +75,16 @@ func TestReminderAndResolution(t *testing.T) {
 	failed := Result{MeterID: 102, Version: "0.0.1", Status: "FAILED", StatusCode: 8}
 	completed := Result{MeterID: 102, Version: "0.0.1", Status: "COMPLETED", StatusCode: 7, Terminal: true}
 	tests := []struct {
-		p           PendingAlert
+		p           memory.Message
 		subject     string
 		resolvesFor string
 	}{
-		{PendingAlert{Event: EventReminder, Result: failed}, "Zuora meter 102 version 0.0.1: still FAILED", ""},
-		{PendingAlert{Event: EventResolved, Result: completed, ResolvesStatus: "FAILED", ResolvesSince: since},
+		{messageAbout(t, memory.EventReminder, failed, nil), "Zuora meter 102 version 0.0.1: still FAILED", ""},
+		{messageAbout(t, memory.EventResolved, completed, &memory.Resolution{Status: "FAILED", Since: since}),
 			"Zuora meter 102 version 0.0.1: resolved (COMPLETED)", `"resolves":{"status":"FAILED","since":"2026-11-28T09:00:00Z"}`},
 	}
 	for _, tt := range tests {
-		a, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", tt.p)
+		a, _, err := newAlert("arn:aws:sns:us-east-1:123456789012:alerts", tt.p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/metrics"
 	"slices"
 	"sync"
 	"time"
@@ -42,34 +44,39 @@ func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, er
 // first. It fails only for an alert that did not go out (rule 9): a state
 // error is counted and reported, because Lambda would repeat the whole run.
 func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
-	tallyOf(ctx).markScheduled()
+	metrics.From(ctx).MarkScheduled()
 	checks, mo, err := h.scheduledChecks(ctx)
 	if err != nil {
 		return BatchResult{}, err
 	}
 	h.applyDefaults(ctx, checks)
 	budget := newRunBudget(ctx)
+	if !budget.checksEnd.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, budget.checksEnd)
+		defer cancel()
+	}
 	items, err := h.checkAll(ctx, checks, mo, budget)
 	checked := slices.DeleteFunc(items, func(it BatchItem) bool { return it.unchecked() })
 	batch := BatchResult{Summary: summarize(checked)}
 	batch.Results, batch.Truncated = notable(checked, h.cfg.alertsOn)
 	batch.Summary.Unchecked = len(checks) - len(checked)
 	batch.Summary.Total += batch.Summary.Unchecked
-	batch.Summary.StateUnavailable = tallyOf(ctx).get("StateUnavailable")
+	batch.Summary.StateUnavailable = metrics.From(ctx).Get(metrics.StateUnavailable)
 	if batch.Summary.Unchecked > 0 {
-		tallyOf(ctx).addN("ChecksSkipped", batch.Summary.Unchecked)
+		metrics.From(ctx).Add(metrics.ChecksSkipped, batch.Summary.Unchecked)
 		h.log.WarnContext(ctx, "scheduled run stopped before the deadline", "checked", len(checked),
 			"unchecked", batch.Summary.Unchecked, "meters", len(checks))
 	}
 	return batch, err
 }
 
-// runBudget is when a scheduled run stops starting checks (stopAt) and
-// when the Zuora calls of those it started must end (zuoraBy), so that
-// their writes, publishes and the reply fit before the deadline. The zero
-// budget does not stop.
+// runBudget is when a scheduled run stops starting checks (stopAt), when
+// the Zuora calls of those it started must end (zuoraBy), and when their
+// writes and publishes must (checksEnd), so that the reply fits before the
+// deadline. The zero budget does not stop.
 type runBudget struct {
-	stopAt, zuoraBy time.Time
+	stopAt, zuoraBy, checksEnd time.Time
 }
 
 func newRunBudget(ctx context.Context) runBudget {
@@ -78,7 +85,7 @@ func newRunBudget(ctx context.Context) runBudget {
 		return runBudget{}
 	}
 	reserve := min(max(time.Until(deadline)/4, time.Second), 30*time.Second)
-	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2)}
+	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 8)}
 }
 
 func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt) }
@@ -172,8 +179,8 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
 		return checksOf(h.cfg.WatchMeters), known(nil, err), nil
 	}
-	states := make(map[Meter]MeterState, len(all))
-	var targets []Meter
+	states := make(map[memory.Meter]memory.State, len(all))
+	var targets []memory.Meter
 	for _, s := range all {
 		states[s.Meter] = s
 		if s.Watched {
@@ -181,23 +188,18 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 		}
 	}
 	targets = append(targets, h.cfg.WatchMeters...)
-	slices.SortFunc(targets, compareMeters)
+	slices.SortFunc(targets, memory.Compare)
 	targets = slices.Compact(targets)
-	slices.SortStableFunc(targets, func(a, b Meter) int {
+	slices.SortStableFunc(targets, func(a, b memory.Meter) int {
 		return states[a].CheckedAt.Compare(states[b].CheckedAt)
 	})
 	return checksOf(targets), known(states, nil), nil
 }
 
-func checksOf(meters []Meter) []checkRequest {
+func checksOf(meters []memory.Meter) []checkRequest {
 	checks := make([]checkRequest, len(meters))
 	for i, m := range meters {
 		checks[i] = checkRequest{Meter: m}
 	}
 	return checks
-}
-
-// compareMeters orders meter versions by meterId, then version.
-func compareMeters(a, b Meter) int {
-	return cmp.Or(cmp.Compare(a.MeterID, b.MeterID), cmp.Compare(a.Version, b.Version))
 }

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"io"
 	"log/slog"
 	"os"
@@ -21,10 +22,10 @@ import (
 // io.Discard. `make bench` runs these.
 
 // benchZuora answers every known meter at once, without allocating.
-type benchZuora map[Meter]zuora.RunStatus
+type benchZuora map[memory.Meter]zuora.RunStatus
 
 func (z benchZuora) RunStatus(_ context.Context, req zuora.Request) (zuora.RunStatus, error) {
-	rs, ok := z[Meter{req.MeterID, req.Version}]
+	rs, ok := z[memory.Meter{MeterID: req.MeterID, Version: req.Version}]
 	if !ok {
 		return zuora.RunStatus{}, &zuora.Error{Class: zuora.ErrNotFound, HTTPStatus: 404}
 	}
@@ -32,7 +33,7 @@ func (z benchZuora) RunStatus(_ context.Context, req zuora.Request) (zuora.RunSt
 }
 
 func (z benchZuora) set(id int64, version string, code int, name string) {
-	z[Meter{id, version}] = zuora.RunStatus{Code: code, Description: name, Name: name,
+	z[memory.Meter{MeterID: id, Version: version}] = zuora.RunStatus{Code: code, Description: name, Name: name,
 		Terminal: code == 7, RequestID: "6fbf8b1e-2f7c-4c3e-9f7e-0d6b1b2c3d4e", Attempts: 1, Latency: 40 * time.Millisecond}
 }
 

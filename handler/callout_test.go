@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"log/slog"
 	"strings"
 	"sync"
@@ -21,19 +23,19 @@ const testHMACKey = "s3cr3t-hmac-key"
 // fakeKeys is the callout secret: what it holds now, and how often it was read.
 type fakeKeys struct {
 	mu    sync.Mutex
-	keys  CalloutKeys
+	keys  callout.Keys
 	err   error
 	reads int
 }
 
-func (f *fakeKeys) CalloutKeys(context.Context) (CalloutKeys, error) {
+func (f *fakeKeys) CalloutKeys(context.Context) (callout.Keys, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	return f.keys, f.err
 }
 
-func (f *fakeKeys) set(k CalloutKeys) {
+func (f *fakeKeys) set(k callout.Keys) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.keys = k
@@ -51,7 +53,7 @@ type calloutRig struct {
 	log  *bytes.Buffer
 }
 
-func newCalloutRig(t *testing.T, keys CalloutKeys) *calloutRig {
+func newCalloutRig(t *testing.T, keys callout.Keys) *calloutRig {
 	t.Helper()
 	r := &calloutRig{memoryRig: newMemoryRig(t, Config{NotifyResolved: true}), keys: &fakeKeys{keys: keys}, log: &bytes.Buffer{}}
 	h, err := New(withDefaults(Config{NotifyResolved: true}), Deps{Zuora: r.zuora, Alerts: r.sns, Store: r.store, Callouts: r.keys,
@@ -105,7 +107,7 @@ func sessionBody(meter int, session, status, version string) string {
 // One page per failed session; a poll of the same FAILED stays quiet; a
 // completed session resolves; Zuora's retry is a duplicate. No Zuora call.
 func TestCalloutSessions(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	steps := []struct{ notification, body, want string }{
 		{"n1", sessionBody(102, "R-1", "FAILED", "0.0.1"), "alert"},
 		{"n1", sessionBody(102, "R-1", "FAILED", "0.0.1"), "duplicate"},
@@ -146,13 +148,13 @@ func TestCalloutSessions(t *testing.T) {
 // A poll after a callout's FAILED stays quiet; so does a callout after a
 // poll's FAILED of the same run.
 func TestCalloutAndPollSeeOneFailure(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	r.setStatus(failed)
 	r.send(t, "n1", sessionBody(102, "R-1", "FAILED", "0.0.1"))
 	if _, err := r.check(t); err != nil {
 		t.Fatal(err)
 	}
-	r2 := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
+	r2 := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	r2.setStatus(failed)
 	if _, err := r2.check(t); err != nil {
 		t.Fatal(err)
@@ -166,8 +168,8 @@ func TestCalloutAndPollSeeOneFailure(t *testing.T) {
 // Without a version, a callout applies to the meter's watched versions,
 // or to 0.0.1.
 func TestCalloutVersions(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
-	for _, m := range []Meter{{7, "1.0"}, {7, "2.0"}, {8, "1.0"}} {
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
+	for _, m := range []memory.Meter{{MeterID: 7, Version: "1.0"}, {MeterID: 7, Version: "2.0"}, {MeterID: 8, Version: "1.0"}} {
 		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +183,7 @@ func TestCalloutVersions(t *testing.T) {
 		{sessionBody(7, "R-1", "RUNNING", "3.0"), []string{"3.0"}, 1},
 		{sessionBody(9, "R-1", "RUNNING", ""), []string{"0.0.1"}, 2},
 	} {
-		before, _ := r.store.counts()
+		before, _ := r.store.Counts()
 		var got []string
 		for _, res := range decode[calloutReply](t, []byte(r.send(t, "", tt.body).Body)).Results {
 			got = append(got, res.Version)
@@ -189,7 +191,7 @@ func TestCalloutVersions(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%s: versions %v, want %v", tt.body, got, tt.want)
 		}
-		if after, _ := r.store.counts(); after-before != tt.reads {
+		if after, _ := r.store.Counts(); after-before != tt.reads {
 			t.Errorf("%s: %d reads of the memory, want %d", tt.body, after-before, tt.reads)
 		}
 	}
@@ -202,20 +204,20 @@ func TestCalloutVerification(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("zuora:pa55"))
 	tests := []struct {
 		name    string
-		keys    CalloutKeys
+		keys    callout.Keys
 		headers map[string]string
 		b64     bool
 		want    int
 	}{
-		{"hmac", CalloutKeys{HMACKey: []byte(testHMACKey)}, map[string]string{"X-Zuora-Callout-Signature": sign(testHMACKey, []byte(body))}, false, 200},
-		{"hmac, Base64 body", CalloutKeys{HMACKey: []byte(testHMACKey)}, map[string]string{"x-zuora-callout-signature": sign(testHMACKey, []byte(body))}, true, 200},
-		{"no signature", CalloutKeys{HMACKey: []byte(testHMACKey)}, nil, false, 401},
-		{"another key", CalloutKeys{HMACKey: []byte(testHMACKey)}, map[string]string{"X-Zuora-Callout-Signature": sign("other", []byte(body))}, false, 401},
-		{"basic", CalloutKeys{Username: "zuora", Password: "pa55"}, map[string]string{"Authorization": basic}, false, 200},
-		{"wrong password", CalloutKeys{Username: "zuora", Password: "pa55"}, map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("zuora:nope"))}, false, 401},
-		{"both required, basic missing", CalloutKeys{HMACKey: []byte(testHMACKey), Username: "zuora", Password: "pa55"},
+		{"hmac", callout.Keys{HMACKey: []byte(testHMACKey)}, map[string]string{"X-Zuora-Callout-Signature": sign(testHMACKey, []byte(body))}, false, 200},
+		{"hmac, Base64 body", callout.Keys{HMACKey: []byte(testHMACKey)}, map[string]string{"x-zuora-callout-signature": sign(testHMACKey, []byte(body))}, true, 200},
+		{"no signature", callout.Keys{HMACKey: []byte(testHMACKey)}, nil, false, 401},
+		{"another key", callout.Keys{HMACKey: []byte(testHMACKey)}, map[string]string{"X-Zuora-Callout-Signature": sign("other", []byte(body))}, false, 401},
+		{"basic", callout.Keys{Username: "zuora", Password: "pa55"}, map[string]string{"Authorization": basic}, false, 200},
+		{"wrong password", callout.Keys{Username: "zuora", Password: "pa55"}, map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("zuora:nope"))}, false, 401},
+		{"both required, basic missing", callout.Keys{HMACKey: []byte(testHMACKey), Username: "zuora", Password: "pa55"},
 			map[string]string{"X-Zuora-Callout-Signature": sign(testHMACKey, []byte(body))}, false, 401},
-		{"both", CalloutKeys{HMACKey: []byte(testHMACKey), Username: "zuora", Password: "pa55"},
+		{"both", callout.Keys{HMACKey: []byte(testHMACKey), Username: "zuora", Password: "pa55"},
 			map[string]string{"X-Zuora-Callout-Signature": sign(testHMACKey, []byte(body)), "Authorization": basic}, false, 200},
 	}
 	for _, tt := range tests {
@@ -225,7 +227,7 @@ func TestCalloutVerification(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Fatalf("HTTP %d %s, want %d", resp.StatusCode, resp.Body, tt.want)
 			}
-			if _, writes := r.store.counts(); tt.want == 401 && (writes != 0 || len(r.sns.published()) != 0 || !strings.Contains(resp.Body, TypeCalloutUnauthorized)) {
+			if _, writes := r.store.Counts(); tt.want == 401 && (writes != 0 || len(r.sns.published()) != 0 || !strings.Contains(resp.Body, TypeCalloutUnauthorized)) {
 				t.Errorf("a refused callout: %d writes, %d messages, body %s", writes, len(r.sns.published()), resp.Body)
 			}
 		})
@@ -235,14 +237,14 @@ func TestCalloutVerification(t *testing.T) {
 // A rotated key works within a minute; forged callouts re-read the secret
 // at most once a minute.
 func TestCalloutKeyRotation(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte("old-key")})
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte("old-key")})
 	body := sessionBody(102, "R-1", "RUNNING", "0.0.1")
 	withOld := map[string]string{"X-Zuora-Callout-Signature": sign("old-key", []byte(body))}
 	withNew := map[string]string{"X-Zuora-Callout-Signature": sign("new-key", []byte(body))}
 	if resp := invokeHTTP(t, r.h, calloutEvent(t, body, withOld, false)); resp.StatusCode != 200 {
 		t.Fatalf("old key: %d", resp.StatusCode)
 	}
-	r.keys.set(CalloutKeys{HMACKey: []byte("new-key")})
+	r.keys.set(callout.Keys{HMACKey: []byte("new-key")})
 	for range 50 { // forged, or signed with a key this container has not read yet
 		if resp := invokeHTTP(t, r.h, calloutEvent(t, body, withNew, false)); resp.StatusCode != 401 {
 			t.Fatalf("within a minute of the last read: %d, want 401", resp.StatusCode)
@@ -251,7 +253,7 @@ func TestCalloutKeyRotation(t *testing.T) {
 	if n := r.keys.count(); n != 1 {
 		t.Errorf("the secret was read %d times for one good and 50 refused callouts within a minute, want 1", n)
 	}
-	r.clock.advance(calloutRereadAfter)
+	r.clock.advance(callout.RereadAfter)
 	if resp := invokeHTTP(t, r.h, calloutEvent(t, body, withNew, false)); resp.StatusCode != 200 || r.keys.count() != 2 {
 		t.Errorf("a minute later: %d after %d reads; want the new key read and accepted", resp.StatusCode, r.keys.count())
 	}
@@ -260,7 +262,7 @@ func TestCalloutKeyRotation(t *testing.T) {
 // The callout secret cannot be read: 500, which Zuora retries. Callouts
 // are refused when the function has no callout secret.
 func TestCalloutSecretErrors(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{})
+	r := newCalloutRig(t, callout.Keys{})
 	r.keys.err = errors.New("AccessDeniedException: arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora/callouts")
 	body := sessionBody(102, "R-1", "FAILED", "0.0.1")
 	for range 20 {
@@ -279,7 +281,7 @@ func TestCalloutSecretErrors(t *testing.T) {
 		t.Errorf("the log does not say why the secret could not be read: %s", r.log)
 	}
 	r.keys.err = nil // readable, but holds no key
-	r.clock.advance(calloutRereadAfter)
+	r.clock.advance(callout.RereadAfter)
 	if resp := r.send(t, "n1", body); resp.StatusCode != 500 || r.keys.count() != 2 {
 		t.Errorf("secret without a key: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -291,11 +293,11 @@ func TestCalloutSecretErrors(t *testing.T) {
 
 // A body that is not the shape is 400, which Zuora does not retry.
 func TestCalloutBadBodies(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	for _, body := range []string{
 		``, `[]`, `{"meterId": 1, "sessionId": "R"}`, `{"meterId": 0, "sessionId": "R", "status": "FAILED"}`,
 		`{"meterId": 1, "sessionId": "R 1", "status": "FAILED"}`, `{"meterId": 1, "sessionId": "R", "status": "FAILED", "version": "../x"}`,
-		`{"meterId": "x", "sessionId": "R", "status": "FAILED"}`, strings.Repeat(" ", maxCalloutBody+1),
+		`{"meterId": "x", "sessionId": "R", "status": "FAILED"}`, strings.Repeat(" ", callout.MaxBody+1),
 	} {
 		if resp := r.send(t, "n", body); resp.StatusCode != 400 || !strings.Contains(resp.Body, TypeInvalidRequest) {
 			t.Errorf("%.40q: %d %s, want 400", body, resp.StatusCode, resp.Body)
@@ -306,7 +308,7 @@ func TestCalloutBadBodies(t *testing.T) {
 // SNS refuses the page: 503 (Zuora retries), the notification is given up,
 // and Zuora's retry publishes the owed alert once.
 func TestCalloutPublishFailureIsRetried(t *testing.T) {
-	r := newCalloutRig(t, CalloutKeys{HMACKey: []byte(testHMACKey)})
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	body := sessionBody(102, "R-1", "FAILED", "0.0.1")
 	r.sns.setErr(errSNSDown)
 	if resp := r.send(t, "n1", body); resp.StatusCode != 503 || !strings.Contains(resp.Body, TypeAlertPublishFailed) {
@@ -322,41 +324,4 @@ func TestCalloutPublishFailureIsRetried(t *testing.T) {
 	if n := len(r.sns.published()); n != 1 {
 		t.Errorf("%d pages after the retries, want the owed one once", n)
 	}
-}
-
-func FuzzParseCallout(f *testing.F) {
-	for _, s := range []string{sessionBody(1, "R-1", "FAILED", ""), sessionBody(9, "x", "STOPPING", "0.0.1"), `{"meterId":"12","sessionId":"a","status":"failed"}`, `{}`, `null`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := parseCallout(body)
-		if err != nil {
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Fatalf("error %v is not InvalidRequest", err)
-			}
-			return
-		}
-		if ev.meterID <= 0 || ev.session == "" || ev.status.Description == "" {
-			t.Fatalf("accepted %q as %+v", body, ev)
-		}
-	})
-}
-
-func FuzzVerify(f *testing.F) {
-	f.Add([]byte(`{"meterId":1}`), "sig", "Basic eDp5")
-	f.Add([]byte(`{"meterId":1}`), sign(testHMACKey, []byte(`{"meterId":1}`)), "Basic eDp5") // both right: "x:y"
-	f.Add([]byte(`{"meterId":1}`), sign(testHMACKey, []byte(`{"meterId":1}`)), "basic  eDp5")
-	f.Fuzz(func(t *testing.T, body []byte, signature, authorization string) {
-		keys := CalloutKeys{HMACKey: []byte(testHMACKey), Username: "x", Password: "y"}
-		req := calloutRequest{body: body, header: func(name string) string {
-			return map[string]string{"X-Zuora-Callout-Signature": signature, "Authorization": authorization}[name]
-		}}
-		// RFC 7617: "Basic" in any case, one space, then Base64 of user:password.
-		scheme, rest := authorization[:min(6, len(authorization))], authorization[min(6, len(authorization)):]
-		creds, err := base64.StdEncoding.DecodeString(rest)
-		basic := strings.EqualFold(scheme, "basic ") && err == nil && string(creds) == "x:y"
-		if got, want := keys.accept(req), signature == sign(testHMACKey, body) && basic; got != want {
-			t.Fatalf("accept(%q, %q, %q) = %v, want %v", body, signature, authorization, got, want)
-		}
-	})
 }

@@ -3,6 +3,8 @@ package handler
 import (
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,13 +19,13 @@ const MaxBatch = 500
 // The bootstrap reads it from the environment once per container and applies
 // the defaults; New checks it.
 type Config struct {
-	TopicARN         string   // ALERT_TOPIC_ARN
-	AlertOn          []string // ALERT_ON, status names
-	WatchMeters      []Meter  // WATCH_METERS
-	EntityIDs        string   // ZUORA_ENTITY_IDS
-	OrgIDs           string   // ZUORA_ORG_IDS
-	BatchConcurrency int      // BATCH_CONCURRENCY, at least 1
-	FunctionName     string   // AWS_LAMBDA_FUNCTION_NAME: the metrics' Function dimension
+	TopicARN         string         // ALERT_TOPIC_ARN
+	AlertOn          []string       // ALERT_ON, status names
+	WatchMeters      []memory.Meter // WATCH_METERS
+	EntityIDs        string         // ZUORA_ENTITY_IDS
+	OrgIDs           string         // ZUORA_ORG_IDS
+	BatchConcurrency int            // BATCH_CONCURRENCY, at least 1
+	FunctionName     string         // AWS_LAMBDA_FUNCTION_NAME: the metrics' Function dimension
 
 	// With a Store only:
 	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
@@ -43,31 +45,23 @@ func (c Config) validate() error {
 	return nil
 }
 
-func (c Config) alertsOn(status string) bool {
-	for _, s := range c.AlertOn {
-		if s == status {
-			return true
-		}
-	}
-	return false
-}
+func (c Config) alertsOn(status string) bool { return slices.Contains(c.AlertOn, status) }
 
-// Meter names one meter version.
-type Meter struct {
-	MeterID int64  `json:"meterId"`
-	Version string `json:"version"`
+// rules are the memory's rules of this configuration.
+func (c Config) rules() memory.Rules {
+	return memory.Rules{AlertOn: c.AlertOn, RepeatAfter: c.RepeatAfter, NotifyResolved: c.NotifyResolved}
 }
 
 // ParseMeter reads a meter id given as text and a version with the
 // contract's rules: a positive integer (digits only), and a version Zuora
 // accepts (zuora.ValidateVersion).
-func ParseMeter(id, version string) (Meter, error) {
+func ParseMeter(id, version string) (memory.Meter, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 || strings.TrimLeft(id, "0123456789") != "" {
-		return Meter{}, fmt.Errorf("meterId %q must be a positive integer", truncate(id, 40))
+		return memory.Meter{}, fmt.Errorf("meterId %q must be a positive integer", truncate(id, 40))
 	}
 	if err := zuora.ValidateVersion(version); err != nil {
-		return Meter{}, err
+		return memory.Meter{}, err
 	}
-	return Meter{MeterID: n, Version: version}, nil
+	return memory.Meter{MeterID: n, Version: version}, nil
 }

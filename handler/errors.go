@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -53,9 +54,9 @@ func kindOf(err error) errorKind {
 		return errorKind{Type: TypeAlertPublishFailed, HTTPStatus: http.StatusServiceUnavailable}
 	case errors.Is(err, ErrStateUnavailable):
 		return errorKind{Type: TypeStateUnavailable, HTTPStatus: http.StatusServiceUnavailable}
-	case errors.Is(err, ErrCalloutUnauthorized):
+	case errors.Is(err, callout.ErrUnauthorized):
 		return errorKind{Type: TypeCalloutUnauthorized, HTTPStatus: http.StatusUnauthorized}
-	case errors.Is(err, ErrSecretUnavailable):
+	case errors.Is(err, callout.ErrSecretUnavailable):
 		return errorKind{Type: TypeSecretUnavailable, HTTPStatus: http.StatusInternalServerError}
 	}
 	var ze *zuora.Error

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
 
+	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -28,8 +30,8 @@ type invocation struct {
 	// scheduled: a scheduled event without meters, which checks the watch
 	// list and WATCH_METERS (checks is empty until the watch list is read).
 	scheduled bool
-	page      pageRequest    // routeList
-	callout   calloutRequest // routeCallout
+	page      pageRequest     // routeList
+	callout   callout.Request // routeCallout
 }
 
 // route is what an invocation asks for.
@@ -46,13 +48,13 @@ const (
 // pageRequest is GET /meters' ?limit= and ?nextToken=.
 type pageRequest struct {
 	limit int
-	after *Meter
+	after *memory.Meter
 }
 
 // checkRequest is one validated meter version to ask Zuora about, with the scoping
 // headers that apply to it. Empty header fields fall back to the configuration.
 type checkRequest struct {
-	Meter
+	memory.Meter
 	TrackID   string
 	EntityIDs string
 	OrgIDs    string
@@ -249,10 +251,10 @@ func meterIDFromJSON(raw json.RawMessage) (string, error) {
 }
 
 // newMeter is ParseMeter for input from an event: its errors are InvalidRequest.
-func newMeter(id, version string) (Meter, error) {
+func newMeter(id, version string) (memory.Meter, error) {
 	m, err := ParseMeter(id, version)
 	if err != nil {
-		return Meter{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return memory.Meter{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	return m, nil
 }

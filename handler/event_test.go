@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"strings"
 	"testing"
 
@@ -16,28 +17,28 @@ func TestParseEventShapes(t *testing.T) {
 		source string
 		want   []checkRequest
 	}{
-		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []checkRequest{{Meter: Meter{123, "0.0.1"}}}},
+		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 123, Version: "0.0.1"}}}},
 		{"direct string id and overrides", `{"meterId": "123", "version": "v_1-2.3", "trackId": "t-1", "entityIds": "e1", "orgIds": "o1,o2"}`,
-			replySingle, "direct", []checkRequest{{Meter: Meter{123, "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
-		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []checkRequest{{Meter: Meter{1, "2.0"}}}},
+			replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 123, Version: "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
+		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 1, Version: "2.0"}}}},
 		{"batch", `{"meters": [{"meterId": 1, "version": "a"}, {"meterId": "2", "version": "b", "orgIds": "o"}], "orgIds": "top"}`,
-			replyBatch, "batch", []checkRequest{{Meter: Meter{1, "a"}, OrgIDs: "top"}, {Meter: Meter{2, "b"}, OrgIDs: "o"}}},
+			replyBatch, "batch", []checkRequest{{Meter: memory.Meter{MeterID: 1, Version: "a"}, OrgIDs: "top"}, {Meter: memory.Meter{MeterID: 2, Version: "b"}, OrgIDs: "o"}}},
 		{"eventbridge custom single", `{"detail-type": "MeterRunCheckRequested", "source": "com.example", "detail": {"meterId": 5, "version": "1"}}`,
-			replySingle, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
+			replySingle, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
 		{"eventbridge custom batch", `{"detail-type": "X", "source": "com.example", "detail": {"meters": [{"meterId": 5, "version": "1"}]}}`,
-			replyBatch, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
+			replyBatch, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
 		{"eventbridge detail as string", `{"detail-type": "X", "source": "aws.scheduler", "detail": "{\"meterId\": 5, \"version\": \"1\"}"}`,
-			replySingle, "eventbridge", []checkRequest{{Meter: Meter{5, "1"}}}},
+			replySingle, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
 		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", nil},
 		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", nil},
 		{"rest", `{"httpMethod": "GET", "path": "/meters/9/0.0.1/run-status", "requestContext": {}, "pathParameters": {"meterId": "9", "version": "0.0.1"}, "headers": {"zuora-track-id": "h-1"}}`,
-			replyHTTP, "apigw-rest", []checkRequest{{Meter: Meter{9, "0.0.1"}, TrackID: "h-1"}}},
+			replyHTTP, "apigw-rest", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, TrackID: "h-1"}}},
 		{"rest proxy", `{"httpMethod": "GET", "resource": "/{proxy+}", "requestContext": {}, "pathParameters": {"proxy": "meters/9/0.0.1/run-status"}, "multiValueHeaders": {"Zuora-Org-Ids": ["o1"]}}`,
-			replyHTTP, "apigw-rest", []checkRequest{{Meter: Meter{9, "0.0.1"}, OrgIDs: "o1"}}},
+			replyHTTP, "apigw-rest", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, OrgIDs: "o1"}}},
 		{"http api with stage", `{"version": "2.0", "routeKey": "GET /meters/{meterId}/{version}/run-status", "rawPath": "/prod/meters/9/0.0.1/run-status", "requestContext": {"http": {"method": "GET"}}, "headers": {"zuora-entity-ids": "e"}}`,
-			replyHTTP, "apigw-http", []checkRequest{{Meter: Meter{9, "0.0.1"}, EntityIDs: "e"}}},
+			replyHTTP, "apigw-http", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, EntityIDs: "e"}}},
 		{"function url escaped", `{"version": "2.0", "routeKey": "$default", "rawPath": "/meters/9/0%2E0%2E1/run-status", "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws", "http": {"method": "GET"}}}`,
-			replyHTTP, "function-url", []checkRequest{{Meter: Meter{9, "0.0.1"}}}},
+			replyHTTP, "function-url", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,20 +148,20 @@ func TestInvalidInput(t *testing.T) {
 
 // The watch-list routes, in each payload format.
 func TestParseWatchListRoutes(t *testing.T) {
-	token := nextToken(Meter{42, "0.0.1"})
+	token := nextToken(memory.Meter{MeterID: 42, Version: "0.0.1"})
 	tests := []struct {
 		name, event string
 		route       route
-		meter       Meter
+		meter       memory.Meter
 		page        pageRequest
 	}{
 		{"http api put", `{"version": "2.0", "routeKey": "PUT /meters/{meterId}/{version}/watch", "rawPath": "/meters/9/0.0.1/watch", "pathParameters": {"meterId": "9", "version": "0.0.1"}, "requestContext": {"http": {"method": "PUT"}}}`,
-			routeWatch, Meter{9, "0.0.1"}, pageRequest{}},
-		{"rest delete with stage", `{"httpMethod": "DELETE", "path": "/prod/meters/9/0.0.1/watch", "requestContext": {}}`, routeUnwatch, Meter{9, "0.0.1"}, pageRequest{}},
+			routeWatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, pageRequest{}},
+		{"rest delete with stage", `{"httpMethod": "DELETE", "path": "/prod/meters/9/0.0.1/watch", "requestContext": {}}`, routeUnwatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, pageRequest{}},
 		{"list defaults", `{"version": "2.0", "routeKey": "GET /meters", "rawPath": "/meters", "requestContext": {"http": {"method": "GET"}}}`,
-			routeList, Meter{}, pageRequest{limit: 100}},
+			routeList, memory.Meter{}, pageRequest{limit: 100}},
 		{"list page", `{"httpMethod": "GET", "path": "/meters", "requestContext": {}, "queryStringParameters": {"limit": "2", "nextToken": "` + token + `"}}`,
-			routeList, Meter{}, pageRequest{limit: 2, after: &Meter{42, "0.0.1"}}},
+			routeList, memory.Meter{}, pageRequest{limit: 2, after: &memory.Meter{MeterID: 42, Version: "0.0.1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

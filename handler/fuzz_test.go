@@ -2,6 +2,7 @@ package handler
 
 import (
 	"encoding/json"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,7 +26,7 @@ func FuzzInvoke(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		h, _, _ := newTestHandler(t, Config{WatchMeters: []Meter{{104, "2.0.0"}}})
+		h, _, _ := newTestHandler(t, Config{WatchMeters: []memory.Meter{{MeterID: 104, Version: "2.0.0"}}})
 		out, err := invoke(h, string(payload))
 		if err != nil {
 			switch errorType(t, err) {

@@ -9,15 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/example/zuora-runstatus/internal/metrics"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -31,9 +31,10 @@ type Handler struct {
 	cfg      Config
 	zuora    Checker
 	alerts   Publisher
-	store    Store     // nil: no memory
-	callouts *verifier // nil: callouts are refused
-	metrics  io.Writer // nil: no metrics
+	store    Store             // nil: no memory
+	memory   *memory.Keeper    // the memory's rules on store; nil without it
+	callouts *callout.Verifier // nil: callouts are refused
+	metrics  io.Writer         // nil: no metrics
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -42,10 +43,10 @@ type Handler struct {
 type Deps struct {
 	Zuora    Checker
 	Alerts   Publisher
-	Store    Store            // nil: no memory (no STATE_TABLE)
-	Callouts CalloutKeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
-	Metrics  io.Writer        // where the EMF records go (the function's stdout); nil: none
-	Log      *slog.Logger     // nil means slog.Default()
+	Store    Store             // nil: no memory (no STATE_TABLE)
+	Callouts callout.KeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
+	Metrics  io.Writer         // where the EMF records go (the function's stdout); nil: none
+	Log      *slog.Logger      // nil means slog.Default()
 }
 
 // New returns a Handler, or an error if cfg or deps are incomplete.
@@ -60,9 +61,14 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		deps.Log = slog.Default()
 	}
 	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, metrics: deps.Metrics, log: deps.Log, now: time.Now}
+	// The memory and the verifier read the handler's clock, so tests that
+	// move it move all three.
+	clock := func() time.Time { return h.now() }
+	if deps.Store != nil {
+		h.memory = &memory.Keeper{Store: deps.Store, Rules: cfg.rules(), Now: clock, Log: deps.Log}
+	}
 	if deps.Callouts != nil {
-		// The verifier reads the handler's clock, so tests that move it move both.
-		h.callouts = &verifier{source: deps.Callouts, now: func() time.Time { return h.now() }}
+		h.callouts = callout.NewVerifier(deps.Callouts, clock)
 	}
 	return h, nil
 }
@@ -77,8 +83,8 @@ const httpBudget = 29 * time.Second
 // errors whose errorType is one of the contract's names; HTTP callers get an
 // HTTP response instead.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	ctx, t := h.startTally(ctx)
-	defer h.flushTally(ctx, t)
+	ctx, t, limits := h.startTally(ctx)
+	defer h.flushTally(ctx, t, limits)
 	ctx = withOwner(ctx)
 	inv, err := parseEvent(payload)
 	if err != nil {
@@ -145,44 +151,9 @@ func requestID(ctx context.Context) string {
 	return ""
 }
 
-// owner names the invocation in the claims it writes (rule 8): the Lambda
-// request id, which Lambda keeps when it retries an invocation, so a retry
-// takes back what the failed attempt held at once. next numbers the
-// invocation's checks, so that two checks of one batch are rivals.
-type owner struct {
-	id   string
-	next atomic.Int64
-}
-
-type ownerKey struct{}
-
-func withOwner(ctx context.Context) context.Context {
-	id := requestID(ctx)
-	if id == "" { // outside Lambda
-		id = "local-" + strconv.FormatUint(rand.Uint64(), 36)
-	}
-	return context.WithValue(ctx, ownerKey{}, &owner{id: id})
-}
-
-// invocationOwner is the owner token of the invocation's own claims.
-func invocationOwner(ctx context.Context) string {
-	if o, ok := ctx.Value(ownerKey{}).(*owner); ok {
-		return o.id
-	}
-	return "unnamed"
-}
-
-// nextOwner is the owner token of one check of the invocation.
-func nextOwner(ctx context.Context) string {
-	if o, ok := ctx.Value(ownerKey{}).(*owner); ok {
-		return o.id + "#" + strconv.FormatInt(o.next.Add(1), 10)
-	}
-	return "unnamed#" + strconv.FormatUint(rand.Uint64(), 36)
-}
-
 // meters lists the meter versions of checks.
-func meters(checks []checkRequest) []Meter {
-	ms := make([]Meter, len(checks))
+func meters(checks []checkRequest) []memory.Meter {
+	ms := make([]memory.Meter, len(checks))
 	for i, c := range checks {
 		ms[i] = c.Meter
 	}
@@ -231,18 +202,17 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy t
 	})
 	cancel()
 	if err != nil {
-		tallyOf(ctx).failed(kindOf(err).Type)
+		metrics.From(ctx).CountBy(metrics.ZuoraErrors, kindOf(err).Type)
 		h.logFailedCheck(ctx, c, err)
 		return Result{}, err
 	}
-	tallyOf(ctx).checked(rs.Name, rs.Latency)
+	metrics.From(ctx).Checked(rs.Name, rs.Latency)
 	res := newResult(c, rs, h.now())
 	countUnknown(ctx, res)
-	switch {
-	case mo != nil:
-		err = h.observe(ctx, &res, observation{res: res}, mo)
-	case h.cfg.alertsOn(res.Status):
-		err = h.publish(ctx, &res, PendingAlert{Event: EventAlert, ID: deduplicationID(res), Result: res})
+	if mo != nil {
+		err = h.observe(ctx, &res, "", time.Time{}, mo)
+	} else {
+		err = h.alertWithoutMemory(ctx, &res, nil)
 	}
 	h.log.InfoContext(ctx, "check",
 		"meterId", c.MeterID, "version", c.Version, "status", res.Status, "statusCode", res.StatusCode,
@@ -251,29 +221,29 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy t
 	return res, err
 }
 
-// publish sends p's message and records the outcome in res.Alert.
-func (h *Handler) publish(ctx context.Context, res *Result, p PendingAlert) error {
-	a, err := newAlert(h.cfg.TopicARN, p)
+// publish sends msg and records the outcome in res.Alert.
+func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message) error {
+	a, status, err := newAlert(h.cfg.TopicARN, msg)
 	if err == nil {
 		var id string
 		if id, err = h.alerts.Publish(ctx, a); err == nil {
-			res.Alert = &AlertOutcome{Published: true, MessageID: id, Event: p.Event}
-			tallyOf(ctx).alerted(p.Event)
+			res.Alert = &AlertOutcome{Published: true, MessageID: id, Event: msg.Event}
+			metrics.From(ctx).CountBy(metrics.Alerts, msg.Event)
 			return nil
 		}
 	}
-	res.Alert = &AlertOutcome{Published: false, Event: p.Event}
-	tallyOf(ctx).count("AlertPublishFailures")
+	res.Alert = &AlertOutcome{Published: false, Event: msg.Event}
+	metrics.From(ctx).Count(metrics.AlertPublishFailures)
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
-		"status", p.Result.Status, "event", p.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
-	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, p.Event, res.MeterID, res.Version, p.Result.Status, err)
+		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
+	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, msg.Event, res.MeterID, res.Version, status, err)
 }
 
 // countUnknown counts a status the function does not know (rule 7): a
 // grown enum shows on the dashboard before anyone reads a log.
 func countUnknown(ctx context.Context, res Result) {
 	if res.Status == zuora.Unknown {
-		tallyOf(ctx).count("UnknownStatus")
+		metrics.From(ctx).Count(metrics.UnknownStatus)
 	}
 }
 

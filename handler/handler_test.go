@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"os"
@@ -287,7 +290,7 @@ func TestBatchConcurrencyIsBounded(t *testing.T) {
 }
 
 func TestScheduledEventsCheckWatchMeters(t *testing.T) {
-	watch := []Meter{{101, "0.0.1"}, {104, "2.0.0"}}
+	watch := []memory.Meter{{MeterID: 101, Version: "0.0.1"}, {MeterID: 104, Version: "2.0.0"}}
 	for _, ev := range []string{
 		`{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-28T11:00:00Z","region":"us-east-1","resources":[],"detail":{}}`,
 		`{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.scheduler","account":"123456789012","time":"2026-11-28T11:00:00Z","region":"us-east-1","resources":[],"detail":"{}"}`,
@@ -325,9 +328,10 @@ func TestSampleEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, fz, _ := newTestHandler(t, Config{WatchMeters: []Meter{{101, "0.0.1"}, {102, "0.0.1"}}})
-			h.store = newMemStore() // the watch-list samples need a memory, the callout the local stack's key
-			h.callouts = &verifier{source: &fakeKeys{keys: CalloutKeys{HMACKey: []byte("local-callout-key")}}, now: time.Now}
+			h, fz, _ := newTestHandler(t, Config{WatchMeters: []memory.Meter{{MeterID: 101, Version: "0.0.1"}, {MeterID: 102, Version: "0.0.1"}}})
+			h.store = statestore.NewMemory() // the watch-list samples need a memory, the callout the local stack's key
+			h.memory = &memory.Keeper{Store: h.store, Rules: h.cfg.rules(), Now: h.now}
+			h.callouts = callout.NewVerifier(&fakeKeys{keys: callout.Keys{HMACKey: []byte("local-callout-key")}}, nil)
 			inv, err := parseEvent(data)
 			if err != nil {
 				t.Fatalf("parseEvent: %v", err)

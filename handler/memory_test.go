@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"slices"
@@ -39,7 +41,7 @@ type memoryRig struct {
 	h     *Handler
 	zuora *fakeZuora
 	sns   *fakeSNS
-	store *memStore
+	store *statestore.Memory
 	clock *testClock
 }
 
@@ -47,7 +49,7 @@ type memoryRig struct {
 // at fixedNow.
 func newMemoryRig(t *testing.T, cfg Config) *memoryRig {
 	t.Helper()
-	r := &memoryRig{zuora: newFakeZuora(), sns: &fakeSNS{}, store: newMemStore(), clock: &testClock{now: fixedNow}}
+	r := &memoryRig{zuora: newFakeZuora(), sns: &fakeSNS{}, store: statestore.NewMemory(), clock: &testClock{now: fixedNow}}
 	h, err := New(withDefaults(cfg), Deps{Zuora: r.zuora, Alerts: r.sns, Store: r.store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -135,23 +137,23 @@ func TestOpenAlertIsQuietAndWritesNothing(t *testing.T) {
 	r := newMemoryRig(t, Config{})
 	r.setStatus(failed)
 	first, err := r.check(t)
-	if err != nil || first.Alert == nil || !first.Alert.Published || first.Alert.Event != EventAlert || first.AlertOpenSince != nil {
+	if err != nil || first.Alert == nil || !first.Alert.Published || first.Alert.Event != memory.EventAlert || first.AlertOpenSince != nil {
 		t.Fatalf("first check: %+v, %v", first, err)
 	}
-	_, writes := r.store.counts()
+	_, writes := r.store.Counts()
 	r.clock.advance(5 * time.Minute)
 	second, err := r.check(t)
 	if err != nil || second.Alert != nil || second.AlertOpenSince == nil || !second.AlertOpenSince.Equal(fixedNow) {
 		t.Errorf("second check: %+v, %v", second, err)
 	}
-	if _, w := r.store.counts(); w != writes {
+	if _, w := r.store.Counts(); w != writes {
 		t.Errorf("an unchanged check wrote %d times", w-writes)
 	}
-	r.clock.advance(stateRefresh)
+	r.clock.advance(time.Hour) // the memory refreshes checkedAt within the hour
 	if _, err := r.check(t); err != nil {
 		t.Fatal(err)
 	}
-	if s := r.store.get(Meter{102, "0.0.1"}); !s.CheckedAt.Equal(r.clock.Now()) || !s.ChangedAt.Equal(fixedNow) {
+	if s := r.store.Get(memory.Meter{MeterID: 102, Version: "0.0.1"}); !s.CheckedAt.Equal(r.clock.Now()) || !s.ChangedAt.Equal(fixedNow) {
 		t.Errorf("after an hour: checkedAt %v changedAt %v, want checkedAt refreshed", s.CheckedAt, s.ChangedAt)
 	}
 }
@@ -169,7 +171,7 @@ func TestOwedAlertGoesOutWithTheNextCheck(t *testing.T) {
 	r.sns.setErr(nil)
 	r.setStatus(running)
 	res, err := r.check(t)
-	if err != nil || res.Alert == nil || !res.Alert.Published || res.Alert.Event != EventAlert || res.Status != "RUNNING" {
+	if err != nil || res.Alert == nil || !res.Alert.Published || res.Alert.Event != memory.EventAlert || res.Status != "RUNNING" {
 		t.Fatalf("next check: %+v, %v", res, err)
 	}
 	for range 3 {
@@ -208,7 +210,7 @@ func TestConcurrentChecksPageOnce(t *testing.T) {
 	if n := len(r.sns.published()); n != 1 {
 		t.Errorf("%d pages from 12 concurrent checks, want 1", n)
 	}
-	if r.store.conflicts == 0 {
+	if r.store.Conflicts() == 0 {
 		t.Error("no check lost a conditional write: the test did not test concurrency")
 	}
 }
@@ -216,7 +218,7 @@ func TestConcurrentChecksPageOnce(t *testing.T) {
 // A memory that cannot be read or written still alerts, on every check.
 func TestStateUnavailableStillAlerts(t *testing.T) {
 	r := newMemoryRig(t, Config{})
-	r.store.err = errors.New("dynamodb: ProvisionedThroughputExceededException")
+	r.store.SetErr(errors.New("dynamodb: ProvisionedThroughputExceededException"))
 	r.setStatus(failed)
 	for range 2 {
 		if _, err := r.check(t); err != nil {
@@ -231,8 +233,8 @@ func TestStateUnavailableStillAlerts(t *testing.T) {
 // A scheduled event checks the watch list and WATCH_METERS, each meter once,
 // reading the memory in one pass and writing only what changed.
 func TestScheduledRunChecksTheWatchList(t *testing.T) {
-	r := newMemoryRig(t, Config{WatchMeters: []Meter{{104, "2.0.0"}, {101, "0.0.1"}}})
-	for _, m := range []Meter{{101, "0.0.1"}, {102, "0.0.1"}, {103, "1.2.0"}} {
+	r := newMemoryRig(t, Config{WatchMeters: []memory.Meter{{MeterID: 104, Version: "2.0.0"}, {MeterID: 101, Version: "0.0.1"}}})
+	for _, m := range []memory.Meter{{MeterID: 101, Version: "0.0.1"}, {MeterID: 102, Version: "0.0.1"}, {MeterID: 103, Version: "1.2.0"}} {
 		r.zuora.set(m.MeterID, m.Version, 7, zuora.Completed, true, false)
 		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
 			t.Fatal(err)
@@ -241,7 +243,7 @@ func TestScheduledRunChecksTheWatchList(t *testing.T) {
 	r.zuora.set(104, "2.0.0", 7, zuora.Completed, true, false)
 	const scheduled = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
 	for tick := range 2 {
-		reads, writes := r.store.counts()
+		reads, writes := r.store.Counts()
 		calls := len(r.zuora.calls())
 		out, err := invoke(r.h, scheduled)
 		if err != nil {
@@ -259,7 +261,7 @@ func TestScheduledRunChecksTheWatchList(t *testing.T) {
 		if b := decode[BatchResult](t, out); len(b.Results) != 0 || b.Summary.Total != 4 || b.Summary.ByStatus["COMPLETED"] != 4 {
 			t.Errorf("tick %d: %s", tick, out)
 		}
-		r2, w2 := r.store.counts()
+		r2, w2 := r.store.Counts()
 		wantWrites := []int{4, 0}[tick]
 		if r2-reads != 1 || w2-writes != wantWrites {
 			t.Errorf("tick %d: %d reads, %d writes; want 1 and %d", tick, r2-reads, w2-writes, wantWrites)
@@ -325,7 +327,7 @@ func TestWatchListRoutes(t *testing.T) {
 	}
 	want := []string{
 		`{"meters":[{"meterId":1,"version":"0.0.1","watched":true,"status":"FAILED","statusCode":8,"checkedAt":"2026-11-28T11:00:00Z","changedAt":"2026-11-28T11:00:00Z","alertOpenSince":"2026-11-28T11:00:00Z"},` +
-			`{"meterId":1,"version":"0.0.2","watched":true}],"nextToken":"` + nextToken(Meter{1, "0.0.2"}) + `"}`,
+			`{"meterId":1,"version":"0.0.2","watched":true}],"nextToken":"` + nextToken(memory.Meter{MeterID: 1, Version: "0.0.2"}) + `"}`,
 		`{"meters":[{"meterId":2,"version":"0.0.1","watched":true}]}`,
 	}
 	if strings.Join(pages, "\n") != strings.Join(want, "\n") {
@@ -340,7 +342,7 @@ func TestWatchListErrors(t *testing.T) {
 		t.Errorf("without STATE_TABLE: %d %s", resp.StatusCode, resp.Body)
 	}
 	r := newMemoryRig(t, Config{})
-	r.store.err = errors.New("dynamodb: AccessDeniedException")
+	r.store.SetErr(errors.New("dynamodb: AccessDeniedException"))
 	for _, ev := range []string{httpEvent("PUT", "/meters/1/0.0.1/watch", ""), httpEvent("GET", "/meters", "")} {
 		resp := invokeHTTP(t, r.h, ev)
 		if resp.StatusCode != 503 || !strings.Contains(resp.Body, `"type":"StateUnavailable"`) {
@@ -356,13 +358,15 @@ func TestScheduledReplyStaysSmall(t *testing.T) {
 	const n = 20000
 	r := newMemoryRig(t, Config{BatchConcurrency: 64})
 	for id := int64(1); id <= n; id++ {
-		m := Meter{MeterID: id, Version: "0.0." + strings.Repeat("9", 60)}
+		m := memory.Meter{MeterID: id, Version: "0.0." + strings.Repeat("9", 60)}
 		r.zuora.set(m.MeterID, m.Version, 8, zuora.Failed, true, true)
 		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out, err := invoke(r.h, `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // time for all of them, even with -race on a busy machine
+	defer cancel()
+	out, err := r.h.Invoke(ctx, []byte(`{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +389,7 @@ func TestScheduledRunStopsBeforeTheDeadline(t *testing.T) {
 	r.zuora.delay = 100 * time.Millisecond
 	for id := int64(1); id <= 100; id++ {
 		r.zuora.set(id, "1", 7, zuora.Completed, true, false)
-		if err := r.store.SetWatched(context.Background(), Meter{MeterID: id, Version: "1"}, true); err != nil {
+		if err := r.store.SetWatched(context.Background(), memory.Meter{MeterID: id, Version: "1"}, true); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/example/zuora-runstatus/internal/emf"
+	"github.com/example/zuora-runstatus/internal/metrics/emftest"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -19,7 +20,7 @@ func emfLines(t *testing.T, out *bytes.Buffer) []map[string]any {
 	t.Helper()
 	var recs []map[string]any
 	for line := range strings.Lines(out.String()) {
-		if err := emf.Validate([]byte(line)); err != nil {
+		if err := emftest.Validate([]byte(line)); err != nil {
 			t.Errorf("not EMF: %v\n%s", err, line)
 		}
 		recs = append(recs, decode[map[string]any](t, []byte(line)))
@@ -110,7 +111,7 @@ func (l *limitsChecker) Limits() zuora.LimitStats {
 func TestInvocationMetrics(t *testing.T) {
 	var out bytes.Buffer
 	lc := &limitsChecker{fakeZuora: newFakeZuora()}
-	h, err := New(withDefaults(Config{}), Deps{Zuora: lc, Alerts: &fakeSNS{}, Store: newMemStore(), Metrics: &out,
+	h, err := New(withDefaults(Config{}), Deps{Zuora: lc, Alerts: &fakeSNS{}, Store: statestore.NewMemory(), Metrics: &out,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

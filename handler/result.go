@@ -2,6 +2,7 @@ package handler
 
 import (
 	"encoding/json"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"time"
 
 	"github.com/example/zuora-runstatus/zuora"
@@ -78,7 +79,7 @@ type BatchSummary struct {
 // its error; neither while the meter is unchecked.
 type BatchItem struct {
 	Result *Result
-	Meter  Meter
+	Meter  memory.Meter
 	Error  *ErrorBody
 }
 
@@ -91,7 +92,7 @@ func (b BatchItem) MarshalJSON() ([]byte, error) {
 		return json.Marshal(b.Result)
 	}
 	return json.Marshal(struct {
-		Meter
+		memory.Meter
 		Error *ErrorBody `json:"error"`
 	}{b.Meter, b.Error})
 }

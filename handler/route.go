@@ -2,11 +2,13 @@ package handler
 
 import (
 	"encoding/base64"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/internal/callout"
 )
 
 // httpRequest is what the handler reads of API Gateway's REST (payload 1.0)
@@ -98,14 +100,14 @@ func allow(method, want string) error {
 
 // meterOf takes the meter from the route's path parameters, else from the
 // two path segments that hold them.
-func meterOf(req httpRequest, segs []string) (Meter, error) {
+func meterOf(req httpRequest, segs []string) (memory.Meter, error) {
 	id, version := req.params["meterId"], req.params["version"]
 	if id == "" || version == "" {
 		var idErr, vErr error
 		id, idErr = url.PathUnescape(segs[0])
 		version, vErr = url.PathUnescape(segs[1])
 		if idErr != nil || vErr != nil {
-			return Meter{}, invalid("path %q is not escaped correctly", truncate(req.path, 80))
+			return memory.Meter{}, invalid("path %q is not escaped correctly", truncate(req.path, 80))
 		}
 	}
 	return newMeter(id, version)
@@ -152,10 +154,10 @@ func parseCalloutRoute(inv invocation, req httpRequest) (invocation, error) {
 			return inv, invalid("the body is marked Base64 but is not")
 		}
 	}
-	if len(body) > maxCalloutBody {
-		return inv, invalid("the callout body has %d bytes; at most %d", len(body), maxCalloutBody)
+	if len(body) > callout.MaxBody {
+		return inv, invalid("the callout body has %d bytes; at most %d", len(body), callout.MaxBody)
 	}
-	inv.callout = calloutRequest{body: body, header: req.header}
+	inv.callout = callout.Request{Body: body, Header: req.header}
 	return inv, nil
 }
 
@@ -186,14 +188,14 @@ func parsePage(query map[string]string) (pageRequest, error) {
 
 // A nextToken is the last meter version of a page, "meterId:version",
 // base64url-encoded: opaque to callers, checked like any input.
-func nextToken(m Meter) string {
+func nextToken(m memory.Meter) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(m.MeterID, 10) + ":" + m.Version))
 }
 
-func parseNextToken(s string) (Meter, error) {
+func parseNextToken(s string) (memory.Meter, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return Meter{}, err
+		return memory.Meter{}, err
 	}
 	id, version, _ := strings.Cut(string(b), ":")
 	return ParseMeter(id, version)

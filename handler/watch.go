@@ -3,19 +3,20 @@ package handler
 import (
 	"context"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"time"
 )
 
 // watchReply is the answer to PUT and DELETE /meters/{meterId}/{version}/watch.
 type watchReply struct {
-	Meter
+	memory.Meter
 	Watched bool `json:"watched"`
 }
 
 // watchedMeter is one item of GET /meters: the last four fields once the
 // meter version has been checked, alertOpenSince only while an alert is open.
 type watchedMeter struct {
-	Meter
+	memory.Meter
 	Watched        bool       `json:"watched"`
 	Status         string     `json:"status,omitempty"`
 	StatusCode     *int       `json:"statusCode,omitempty"`
@@ -62,7 +63,7 @@ func (h *Handler) failState(ctx context.Context, inv invocation, op string, err 
 	return h.fail(inv, err, nil)
 }
 
-func watchedMeterOf(s MeterState) watchedMeter {
+func watchedMeterOf(s memory.State) watchedMeter {
 	w := watchedMeter{Meter: s.Meter, Watched: true}
 	if s.Rev == 0 {
 		return w

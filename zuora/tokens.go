@@ -2,9 +2,11 @@ package zuora
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -266,4 +268,37 @@ func mintFailure(ctx context.Context, err error) *Error {
 	e.Timeout = errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
 		errors.As(err, &ne) && ne.Timeout()
 	return e
+}
+
+// ParseCredentials reads credentials in the forms a secret store holds
+// them: {"client_id": "...", "client_secret": "..."} (an OAuth client),
+// {"access_token": "..."}, or the bare token as the whole string. Its
+// errors say what is wrong, never quote the value, and read on after
+// "the secret", e.g. "is not valid JSON".
+func ParseCredentials(s string) (Credentials, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Credentials{}, errors.New("is empty")
+	}
+	if !strings.HasPrefix(s, "{") {
+		if strings.ContainsAny(s, " \t\r\n\"") {
+			return Credentials{}, errors.New("is neither JSON nor a bare token")
+		}
+		return Credentials{AccessToken: s}, nil
+	}
+	var v struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		AccessToken  string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return Credentials{}, errors.New("is not valid JSON")
+	}
+	switch {
+	case v.ClientID != "" && v.ClientSecret != "":
+		return Credentials{ClientID: v.ClientID, ClientSecret: v.ClientSecret}, nil
+	case v.AccessToken != "":
+		return Credentials{AccessToken: v.AccessToken}, nil
+	}
+	return Credentials{}, errors.New(`has neither "client_id" and "client_secret" nor "access_token"`)
 }

@@ -390,3 +390,30 @@ func fakeClock(src *credentialsSource) (advance func(time.Duration)) {
 	src.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	return func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 }
+
+func TestParseCredentials(t *testing.T) {
+	tests := []struct {
+		secret string
+		want   Credentials
+		bad    bool
+	}{
+		{`{"client_id": "id", "client_secret": "s3cr3t"}`, Credentials{ClientID: "id", ClientSecret: "s3cr3t"}, false},
+		{`{"access_token": "tok"}`, Credentials{AccessToken: "tok"}, false},
+		{`{"client_id": "id", "client_secret": "s", "access_token": "tok"}`, Credentials{ClientID: "id", ClientSecret: "s"}, false},
+		{"  bare-token-123 \n", Credentials{AccessToken: "bare-token-123"}, false},
+		{``, Credentials{}, true},
+		{`{"client_id": "id"}`, Credentials{}, true},
+		{`{"token": "s3cr3t"}`, Credentials{}, true},
+		{`{"client_id": "id", "client_secret": `, Credentials{}, true},
+		{`two words s3cr3t`, Credentials{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseCredentials(tt.secret)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseCredentials(%q) = %+v, %v", tt.secret, got, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("error message quotes the secret: %v", err)
+		}
+	}
+}

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -18,7 +20,9 @@ const (
 	defaultAlertOn          = zuora.Failed
 	defaultBatchConcurrency = 32
 	defaultFunctionName     = "runstatus" // outside Lambda
-	maxBatchConcurrency     = handler.MaxBatch
+	// concurrencyCap bounds BATCH_CONCURRENCY: more calls in flight than a
+	// batch has meters would never be used.
+	concurrencyCap = handler.MaxBatch
 )
 
 // settings is the function's configuration, read from the environment once
@@ -149,9 +153,9 @@ func parseRepeatAfter(v string) (time.Duration, error) {
 // isTableName accepts a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)
 // or a table's ARN.
 func isTableName(s string) bool {
-	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
-		parts := strings.SplitN(rest, ":", 5)
-		return len(parts) == 5 && parts[1] == "dynamodb" && strings.HasPrefix(parts[4], "table/") && isTableName(parts[4][len("table/"):])
+	if a, err := arn.Parse(s); err == nil {
+		name, ok := strings.CutPrefix(a.Resource, "table/")
+		return a.Service == "dynamodb" && ok && isTableName(name)
 	}
 	return len(s) >= 3 && len(s) <= 255 && only(s, func(c byte) bool {
 		return isLowerOrDash(c) || isDigit(c) || c == '_' || c == '.' || c >= 'A' && c <= 'Z'
@@ -163,8 +167,8 @@ func parseConcurrency(v string) (int, error) {
 		return defaultBatchConcurrency, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxBatchConcurrency {
-		return 0, fmt.Errorf("%q is not a whole number from 1 to %d", v, maxBatchConcurrency)
+	if err != nil || n < 1 || n > concurrencyCap {
+		return 0, fmt.Errorf("%q is not a whole number from 1 to %d", v, concurrencyCap)
 	}
 	return n, nil
 }
@@ -191,8 +195,8 @@ func parseAlertOn(v string) ([]string, error) {
 }
 
 // parseWatchMeters reads "123:0.0.1,456:0.0.2".
-func parseWatchMeters(v string) ([]handler.Meter, error) {
-	var meters []handler.Meter
+func parseWatchMeters(v string) ([]memory.Meter, error) {
+	var meters []memory.Meter
 	for part := range strings.SplitSeq(v, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -219,14 +223,14 @@ func parseWatchMeters(v string) ([]handler.Meter, error) {
 // 256 letters, digits, "_" and "-". (A regexp with the name's counted
 // repetition compiles into 256 copies of its class, at every cold start.)
 func isTopicARN(s string) bool {
-	parts := strings.Split(s, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "sns" || !strings.HasPrefix(a.Partition, "aws") {
 		return false
 	}
-	partition, region, account, name := parts[1], parts[3], parts[4], strings.TrimSuffix(parts[5], ".fifo")
-	return strings.HasPrefix(partition, "aws") && only(partition[3:], isLowerOrDash) &&
-		region != "" && only(region, func(c byte) bool { return isLowerOrDash(c) || isDigit(c) }) &&
-		len(account) == 12 && only(account, isDigit) &&
+	name := strings.TrimSuffix(a.Resource, ".fifo")
+	return only(a.Partition[3:], isLowerOrDash) &&
+		a.Region != "" && only(a.Region, func(c byte) bool { return isLowerOrDash(c) || isDigit(c) }) &&
+		len(a.AccountID) == 12 && only(a.AccountID, isDigit) &&
 		name != "" && len(name) <= 256 && only(name, func(c byte) bool {
 		return isLowerOrDash(c) || isDigit(c) || c == '_' || c >= 'A' && c <= 'Z'
 	})

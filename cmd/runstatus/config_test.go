@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -34,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.handler
-	if strings.Join(c.AlertOn, ",") != "FAILED,PAUSED" || len(c.WatchMeters) != 2 || c.WatchMeters[1] != (handler.Meter{MeterID: 456, Version: "0.0.2"}) ||
+	if strings.Join(c.AlertOn, ",") != "FAILED,PAUSED" || len(c.WatchMeters) != 2 || c.WatchMeters[1] != (memory.Meter{MeterID: 456, Version: "0.0.2"}) ||
 		c.OrgIDs != "o1,o2" || c.BatchConcurrency != 8 || s.baseURL != "https://rest.zuora.com" || s.secretID != "zuora/prod" {
 		t.Errorf("settings = %+v", s)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
@@ -200,7 +201,7 @@ func chaosPhase(t *testing.T, s *localstack.Stack, containers []e2eInvoker, mete
 // within the function's timeout and a second.
 func chaosFlush(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64) {
 	t.Helper()
-	table := stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(s))}
+	table := statestore.New(dynamodb.NewFromConfig(motoConfig(s)), localstack.StateTableName)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		all, err := table.AllStates(t.Context())
 		e2eMust(t, err)
@@ -223,7 +224,7 @@ func chaosFlush(t *testing.T, s *localstack.Stack, meters int, meterID func(int)
 // chaosCheckTable wants each meter's last status stored, nothing owed.
 func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64, last func(int) int) {
 	t.Helper()
-	table := stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(s))}
+	table := statestore.New(dynamodb.NewFromConfig(motoConfig(s)), localstack.StateTableName)
 	states, err := table.AllStates(t.Context())
 	e2eMust(t, err)
 	byID := map[int64]int{}

@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
@@ -226,29 +227,22 @@ func TestScheduledRunStateUnavailableEndToEnd(t *testing.T) {
 	}
 }
 
-// e2eStateItems writes state items the way the function does (watched,
+// e2eStateItems writes state items as the function leaves them (watched,
 // and with a check state when status is set), a batch at a time: a watch
 // list of thousands without thousands of invocations.
 func e2eStateItems(t *testing.T, s *localstack.Stack, meters []int64, version, status string, code int, at time.Time) {
 	t.Helper()
 	api := dynamodb.NewFromConfig(motoConfig(s))
-	table := stateTable{name: localstack.StateTableName}
 	for chunk := range slices.Chunk(meters, 25) {
 		var writes []dbtypes.WriteRequest
 		for _, id := range chunk {
-			item := table.key(e2eMeter(id, version))
-			item["meterId"] = &dbtypes.AttributeValueMemberN{Value: fmt.Sprint(id)}
-			item["version"] = &dbtypes.AttributeValueMemberS{Value: version}
-			item["watched"] = &dbtypes.AttributeValueMemberBOOL{Value: true}
+			st := memory.State{Meter: e2eMeter(id, version), Watched: true}
 			if status != "" {
-				st := e2eState(id, version, status, code, at)
-				for _, f := range checkStateFields(st) {
-					if f.value != nil {
-						item[f.name] = f.value
-					}
-				}
-				item["rev"] = &dbtypes.AttributeValueMemberN{Value: "1"}
+				st = e2eState(id, version, status, code, at)
+				st.Watched, st.Rev = true, 1
 			}
+			item, err := statestore.Item(st)
+			e2eMust(t, err)
 			writes = append(writes, dbtypes.WriteRequest{PutRequest: &dbtypes.PutRequest{Item: item}})
 		}
 		_, err := api.BatchWriteItem(t.Context(), &dynamodb.BatchWriteItemInput{RequestItems: map[string][]dbtypes.WriteRequest{localstack.StateTableName: writes}})
@@ -341,7 +335,7 @@ func TestScheduledRunDeadlineEndToEnd(t *testing.T) {
 // e2eCheckedSince reads the table for the meters checked at or after since.
 func e2eCheckedSince(t *testing.T, s *localstack.Stack, since time.Time) map[int64]bool {
 	t.Helper()
-	table := stateTable{name: localstack.StateTableName, api: dynamodb.NewFromConfig(motoConfig(s))}
+	table := statestore.New(dynamodb.NewFromConfig(motoConfig(s)), localstack.StateTableName)
 	all, err := table.AllStates(t.Context())
 	e2eMust(t, err)
 	out := map[int64]bool{}
@@ -367,7 +361,7 @@ func TestBoundedInputsEndToEnd(t *testing.T) {
 	s.Sim.SetMeter(391, "0.0.1", zuoratest.Step{Status: 7})
 	expiry := func() string {
 		out, err := dynamodb.NewFromConfig(motoConfig(s)).GetItem(t.Context(), &dynamodb.GetItemInput{
-			TableName: aws.String(localstack.StateTableName), Key: stateTable{}.key(e2eMeter(391, "0.0.1"))})
+			TableName: aws.String(localstack.StateTableName), Key: statestore.Key(e2eMeter(391, "0.0.1"))})
 		e2eMust(t, err)
 		if v, ok := out.Item["expiresAt"].(*dbtypes.AttributeValueMemberN); ok {
 			return v.Value
@@ -388,14 +382,14 @@ func TestBoundedInputsEndToEnd(t *testing.T) {
 	}
 }
 
-func e2eMeter(id int64, version string) handler.Meter {
-	return handler.Meter{MeterID: id, Version: version}
+func e2eMeter(id int64, version string) memory.Meter {
+	return memory.Meter{MeterID: id, Version: version}
 }
 
 // e2eState is a meter version last seen in status at, with its alert
 // open when the status is FAILED.
-func e2eState(id int64, version, status string, code int, at time.Time) handler.MeterState {
-	st := handler.MeterState{Meter: e2eMeter(id, version), Status: status, StatusCode: code, CheckedAt: at, ChangedAt: at}
+func e2eState(id int64, version, status string, code int, at time.Time) memory.State {
+	st := memory.State{Meter: e2eMeter(id, version), Status: status, StatusCode: code, CheckedAt: at, ChangedAt: at}
 	if status == "FAILED" {
 		st.AlertStatus, st.AlertSince, st.NotifiedAt = status, at, at
 	}

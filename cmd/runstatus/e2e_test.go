@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/example/zuora-runstatus/internal/emf"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/internal/metrics/emftest"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
@@ -307,7 +309,7 @@ func e2eCheckMetrics(t *testing.T, log string, checks int) {
 			continue
 		}
 		records++
-		if err := emf.Validate([]byte(line)); err != nil {
+		if err := emftest.Validate([]byte(line)); err != nil {
 			t.Errorf("not EMF: %v\n%s", err, line)
 		}
 		rec := e2eDecode[map[string]any](t, []byte(line))
@@ -645,6 +647,15 @@ func e2eDecode[T any](t *testing.T, data []byte) T {
 		t.Fatalf("decoding %s: %v", data, err)
 	}
 	return v
+}
+
+// motoConfig is an SDK configuration for the stack's moto_server, for
+// what a test reads or writes there itself.
+func motoConfig(s *localstack.Stack) aws.Config {
+	return aws.Config{
+		Region: localstack.Region, BaseEndpoint: aws.String(s.MotoURL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
 }
 
 func e2eMust(t *testing.T, err error) {

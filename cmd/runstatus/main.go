@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/secrets"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -55,11 +57,11 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	secrets := secretsmanager.NewFromConfig(awsCfg)
+	sm := secretsmanager.NewFromConfig(awsCfg)
 	client, err := zuora.New(zuora.Config{
 		BaseURL:        s.baseURL,
 		HTTPClient:     httpClient,
-		Tokens:         zuora.NewCredentialsSource(s.baseURL, httpClient, zuoraCredentials(secrets, s.secretID)),
+		Tokens:         zuora.NewCredentialsSource(s.baseURL, httpClient, secrets.ZuoraCredentials(sm, s.secretID)),
 		AttemptTimeout: attemptTimeout,
 	})
 	if err != nil {
@@ -68,10 +70,10 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	// Metrics are EMF lines on stdout, which Lambda sends to CloudWatch Logs.
 	deps := handler.Deps{Zuora: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Metrics: os.Stdout, Log: log}
 	if s.stateTable != "" {
-		deps.Store = stateTable{api: dynamodb.NewFromConfig(awsCfg), name: s.stateTable}
+		deps.Store = statestore.New(dynamodb.NewFromConfig(awsCfg), s.stateTable)
 	}
 	if s.calloutID != "" {
-		deps.Callouts = calloutSecret{api: secrets, id: s.calloutID}
+		deps.Callouts = secrets.CalloutKeys{API: sm, ID: s.calloutID}
 	}
 	return handler.New(s.handler, deps)
 }

@@ -73,16 +73,11 @@ type tools struct {
 }
 
 var testTools = sync.OnceValue(func() (tt tools) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err == nil && (gomod == "" || gomod == os.DevNull) {
-		err = errors.New("not inside a module")
-	}
+	root, err := moduleRoot()
 	if err != nil {
-		tt.err = fmt.Errorf("localstack: the module root (go env GOMOD): %w", err)
+		tt.err = err
 		return tt
 	}
-	root := filepath.Dir(gomod)
 	tt.root = root
 	var missing []string
 	tt.rie = cmp.Or(os.Getenv("RIE_BIN"), filepath.Join(root, "bin", "aws-lambda-rie"))
@@ -117,4 +112,51 @@ func build(root string) ([]byte, error) {
 		b, err = os.ReadFile(bin)
 	}
 	return b, errors.Join(err, os.RemoveAll(dir))
+}
+
+// MotoForTest starts moto_server alone with the template's state table for
+// t, and stops it when t ends. Without moto_server t is skipped, except
+// under CI=true, where it fails; under -short it is skipped.
+func MotoForTest(t testing.TB) *Moto {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts moto_server: not a -short test")
+	}
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		const missing = "moto_server not found in PATH: install it with `pip install 'moto[server]'`"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(missing)
+		}
+		t.Skip(missing)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := StartMoto(t.Context(), path, filepath.Join(root, "template.yaml"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("moto's log:\n%s", readLog(filepath.Join(dir, "moto.log")))
+		}
+		m.Close()
+	})
+	return m
+}
+
+// moduleRoot is the directory of the module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err == nil && (gomod == "" || gomod == os.DevNull) {
+		err = errors.New("not inside a module")
+	}
+	if err != nil {
+		return "", fmt.Errorf("localstack: the module root (go env GOMOD): %w", err)
+	}
+	return filepath.Dir(gomod), nil
 }

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,10 +146,6 @@ func (s *Stack) resolvePaths() error {
 	return err
 }
 
-// motoListening is the line moto_server prints once it listens: with -p 0
-// it is how the port is learnt, with no race for a free one.
-var motoListening = regexp.MustCompile(`\* Running on http://127\.0\.0\.1:(\d+)`)
-
 func (s *Stack) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -160,9 +155,7 @@ func (s *Stack) start(ctx context.Context) error {
 	// moto is a tool, not the code under test: it keeps this process's
 	// environment, which pyenv shims and virtualenvs need to find Python.
 	// MOTO_PORT is where its Step Functions interpreter sends a Task's calls.
-	moto, err := startProc("moto", s.opts.Moto, []string{"-H", "127.0.0.1", "-p", "0"},
-		append(os.Environ(), "MOTO_RECORDER_FILEPATH="+filepath.Join(s.LogDir, "moto-recording.jsonl"), "MOTO_PORT="+s.router.port),
-		"", filepath.Join(s.LogDir, "moto.log"))
+	moto, err := startMoto(s.opts.Moto, s.LogDir, "MOTO_PORT="+s.router.port)
 	if err != nil {
 		return err
 	}
@@ -175,14 +168,9 @@ func (s *Stack) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("simulator scenario: %w", err)
 	}
-	var port []string
-	if err := moto.waitFor(ctx, "listening line", func() bool {
-		port = motoListening.FindStringSubmatch(readLog(moto.logPath))
-		return port != nil
-	}); err != nil {
+	if s.MotoURL, err = motoURL(ctx, moto); err != nil {
 		return err
 	}
-	s.MotoURL = "http://127.0.0.1:" + port[1]
 	s.aws = newClients(s.MotoURL)
 	if s.proxy, err = startAWSProxy(s.MotoURL); err != nil {
 		return err

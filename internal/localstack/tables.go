@@ -84,7 +84,17 @@ func (f functionDecl) resourceType() string { return f.Type }
 
 // createStateTable creates the template's table in moto, with its TTL.
 func (s *Stack) createStateTable(ctx context.Context) error {
-	decl, err := templateResource[tableDecl](s.opts.Template, "AWS::DynamoDB::Table")
+	return createStateTable(ctx, s.aws.dynamodb, s.opts.Template)
+}
+
+// StateTableTTL is the TTL attribute of template's state table.
+func StateTableTTL(template string) (string, error) {
+	decl, err := templateResource[tableDecl](template, "AWS::DynamoDB::Table")
+	return decl.Properties.TimeToLiveSpecification.AttributeName, err
+}
+
+func createStateTable(ctx context.Context, db *dynamodb.Client, template string) error {
+	decl, err := templateResource[tableDecl](template, "AWS::DynamoDB::Table")
 	if err != nil {
 		return err
 	}
@@ -97,11 +107,11 @@ func (s *Stack) createStateTable(ctx context.Context) error {
 	for _, k := range p.KeySchema {
 		in.KeySchema = append(in.KeySchema, dbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: dbtypes.KeyType(k.KeyType)})
 	}
-	if _, err := s.aws.dynamodb.CreateTable(ctx, in); err != nil {
+	if _, err := db.CreateTable(ctx, in); err != nil {
 		return fmt.Errorf("create table: %w", err)
 	}
 	if ttl := p.TimeToLiveSpecification; ttl.Enabled {
-		_, err = s.aws.dynamodb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(StateTableName),
+		_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(StateTableName),
 			TimeToLiveSpecification: &dbtypes.TimeToLiveSpecification{AttributeName: aws.String(ttl.AttributeName), Enabled: aws.Bool(true)}})
 	}
 	return err

@@ -1,4 +1,4 @@
-package emf
+package emftest
 
 import (
 	"bytes"

@@ -1,7 +1,8 @@
-// Package emf writes CloudWatch Embedded Metric Format records: JSON log
-// lines from which CloudWatch Logs extracts metrics, with no agent and no
-// API call (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
-package emf
+// Package metrics counts what one invocation of the function did and writes
+// it as CloudWatch Embedded Metric Format records: JSON log lines from
+// which CloudWatch Logs extracts metrics, with no agent and no API call
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+package metrics
 
 import (
 	"encoding/json"
@@ -33,14 +34,14 @@ type Metric struct {
 }
 
 // Record is one EMF log line: metrics published under every dimension set
-// of Dimensions, whose keys are the Record's dimension values, in Namespace.
+// of Dimensions, whose keys are keys of DimensionValues, in Namespace.
 type Record struct {
-	Namespace  string
-	Time       time.Time
-	Dimensions [][]string        // sets of keys of Values; an empty set publishes without dimensions
-	Values     map[string]string // the dimensions' values
-	Metrics    []Metric
-	Properties map[string]any // more fields of the line, not metrics (a request id)
+	Namespace       string
+	Time            time.Time
+	Dimensions      [][]string        // sets of keys of DimensionValues; an empty set publishes without dimensions
+	DimensionValues map[string]string // the dimensions' values
+	Metrics         []Metric
+	Properties      map[string]any // more fields of the line, not metrics (a request id)
 }
 
 // Write writes r as one line, after checking it against the
@@ -50,11 +51,11 @@ func Write(w io.Writer, r Record) error {
 		return err
 	}
 	metrics := make([]map[string]string, len(r.Metrics))
-	line := make(map[string]any, len(r.Properties)+len(r.Values)+len(r.Metrics)+1)
+	line := make(map[string]any, len(r.Properties)+len(r.DimensionValues)+len(r.Metrics)+1)
 	for k, v := range r.Properties {
 		line[k] = v
 	}
-	for k, v := range r.Values {
+	for k, v := range r.DimensionValues {
 		line[k] = v
 	}
 	for i, m := range r.Metrics {
@@ -91,7 +92,7 @@ func (r Record) check() error {
 			return fmt.Errorf("emf: a dimension set of %d keys; at most %d", len(set), MaxDimensions)
 		}
 		for _, k := range set {
-			if r.Values[k] == "" {
+			if r.DimensionValues[k] == "" {
 				return fmt.Errorf("emf: dimension %q has no value", k)
 			}
 		}
@@ -100,7 +101,7 @@ func (r Record) check() error {
 		if m.Name == "" || len(m.Values) == 0 || len(m.Values) > MaxValues {
 			return fmt.Errorf("emf: metric %q has %d values; 1 to %d", m.Name, len(m.Values), MaxValues)
 		}
-		if _, clash := r.Values[m.Name]; clash {
+		if _, clash := r.DimensionValues[m.Name]; clash {
 			return fmt.Errorf("emf: %q is both a metric and a dimension", m.Name)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package secrets
 
 import (
 	"context"
@@ -7,44 +7,20 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
-func TestParseSecret(t *testing.T) {
-	tests := []struct {
-		secret string
-		want   zuora.Credentials
-		bad    bool
-	}{
-		{`{"client_id": "id", "client_secret": "s3cr3t"}`, zuora.Credentials{ClientID: "id", ClientSecret: "s3cr3t"}, false},
-		{`{"access_token": "tok"}`, zuora.Credentials{AccessToken: "tok"}, false},
-		{`{"client_id": "id", "client_secret": "s", "access_token": "tok"}`, zuora.Credentials{ClientID: "id", ClientSecret: "s"}, false},
-		{"  bare-token-123 \n", zuora.Credentials{AccessToken: "bare-token-123"}, false},
-		{``, zuora.Credentials{}, true},
-		{`{"client_id": "id"}`, zuora.Credentials{}, true},
-		{`{"token": "s3cr3t"}`, zuora.Credentials{}, true},
-		{`{"client_id": "id", "client_secret": `, zuora.Credentials{}, true},
-		{`two words s3cr3t`, zuora.Credentials{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parseSecret(tt.secret)
-		if (err != nil) != tt.bad || got != tt.want {
-			t.Errorf("parseSecret(%q) = %+v, %v", tt.secret, got, err)
-		}
-		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("error message quotes the secret: %v", err)
-		}
-	}
-}
-
 // newTestSecrets creates secrets in Secrets Manager as moto serves it, each
 // id with its string (nil: a binary secret), and returns the client.
 func newTestSecrets(t *testing.T, values map[string]*string) *secretsmanager.Client {
-	api := secretsmanager.NewFromConfig(motoConfig(localstack.ForTest(t, nil)))
+	m := localstack.MotoForTest(t)
+	api := secretsmanager.NewFromConfig(aws.Config{Region: localstack.Region, BaseEndpoint: aws.String(m.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	for id, v := range values {
 		in := &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: v}
 		if v == nil {
@@ -63,7 +39,7 @@ func TestZuoraCredentials(t *testing.T) {
 		"zuora/malformed": aws.String(`{"nothing": "s3cr3t"}`),
 		"zuora/binary":    nil,
 	})
-	c, err := zuoraCredentials(secrets, "zuora/oauth")(context.Background())
+	c, err := ZuoraCredentials(secrets, "zuora/oauth")(context.Background())
 	if err != nil || c != (zuora.Credentials{ClientID: "id", ClientSecret: "s3cr3t"}) {
 		t.Errorf("oauth secret: %+v, %v", c, err)
 	}
@@ -72,13 +48,13 @@ func TestZuoraCredentials(t *testing.T) {
 		"zuora/binary":    "no SecretString",
 		"zuora/missing":   "ResourceNotFoundException",
 	} {
-		_, err := zuoraCredentials(secrets, id)(context.Background())
+		_, err := ZuoraCredentials(secrets, id)(context.Background())
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: error %v, want one naming %q without the secret's value", id, err, want)
 		}
 	}
 	var nf *smtypes.ResourceNotFoundException
-	if _, err := zuoraCredentials(secrets, "zuora/missing")(context.Background()); !errors.As(err, &nf) {
+	if _, err := ZuoraCredentials(secrets, "zuora/missing")(context.Background()); !errors.As(err, &nf) {
 		t.Errorf("missing secret: %v does not wrap the SDK's error", err)
 	}
 }
@@ -91,18 +67,18 @@ func TestCalloutSecret(t *testing.T) {
 		"half":     aws.String(`{"username": "zuora"}`),
 		"not-json": aws.String(`k3y`),
 	})
-	for id, want := range map[string]handler.CalloutKeys{
+	for id, want := range map[string]callout.Keys{
 		"hmac":  {HMACKey: []byte("k3y")},
 		"basic": {Username: "zuora", Password: "pa55"},
 		"both":  {HMACKey: []byte("k3y"), Username: "zuora", Password: "pa55"},
 	} {
-		got, err := calloutSecret{secrets, id}.CalloutKeys(context.Background())
+		got, err := CalloutKeys{secrets, id}.CalloutKeys(context.Background())
 		if err != nil || string(got.HMACKey) != string(want.HMACKey) || got.Username != want.Username || got.Password != want.Password {
 			t.Errorf("%s: %+v, %v", id, got, err)
 		}
 	}
 	for _, id := range []string{"half", "not-json", "missing"} {
-		if _, err := (calloutSecret{secrets, id}).CalloutKeys(context.Background()); err == nil || strings.Contains(err.Error(), "k3y") {
+		if _, err := (CalloutKeys{secrets, id}).CalloutKeys(context.Background()); err == nil || strings.Contains(err.Error(), "k3y") {
 			t.Errorf("%s: %v, want an error that does not quote the secret", id, err)
 		}
 	}

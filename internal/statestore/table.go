@@ -1,9 +1,15 @@
-package main
+// Package statestore keeps the function's memory in the DynamoDB table that
+// template.yaml declares (STATE_TABLE): each meter version's check state
+// (memory.Store), the watch list and the callout notifications already
+// handled. Memory is the same in a map, for tests; one conformance suite
+// holds both to the same behaviour.
+package statestore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,29 +17,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
-// dynamoAPI is the DynamoDB calls the state table makes.
-type dynamoAPI interface {
+// API is the DynamoDB calls the table makes (*dynamodb.Client has them).
+type API interface {
 	dynamodb.QueryAPIClient
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// stateTable is handler.Store on the DynamoDB table STATE_TABLE names
+// Table is the function's memory on the DynamoDB table STATE_TABLE names
 // (template.yaml declares it). Every meter version is one item of the
 // partition "meter", sorted by a zero-padded meterId and the version, so
-// one Query reads the whole watch list with its state, in meter order.
+// one Query reads the whole watch list with its state, in meter order:
 //
 //	pk "meter", sk "00000000000000000123#0.0.1"
 //	meterId, version, watched: the watch list (SetWatched)
-//	status, statusCode, session, checkedAt, changedAt, alertStatus,
-//	alertSince, notifiedAt, pending, rev: the check state (Save)
-type stateTable struct {
-	api  dynamoAPI
+//	status, statusCode, session, checkedAt, changedAt, alertStatus, alertSince,
+//	notifiedAt, outbox, leaseOwner, leaseUntil, writer: the check state (Save)
+//	rev: the revision Save's condition compares
+//	expiresAt: the table's TTL, on items nobody watches
+//
+// Callout notifications live in the partition "notification"
+// (notifications.go).
+type Table struct {
+	api  API
 	name string
 }
+
+// New returns the Table name (a table name or ARN) through api.
+func New(api API, name string) *Table { return &Table{api: api, name: name} }
 
 const (
 	meterPartition = "meter"
@@ -42,9 +56,15 @@ const (
 	// unprocessedTries bounds the rounds for keys BatchGetItem hands back
 	// unprocessed (it does so under throttling).
 	unprocessedTries = 5
+	// unwatchedKept is how long the item of a meter version nobody watches
+	// stays after its last write: long enough to keep an ad hoc check's
+	// memory across a billing cycle, short enough that scheduled runs do
+	// not read meters checked once for ever.
+	unwatchedKept = 35 * 24 * time.Hour
 )
 
-func (t stateTable) key(m handler.Meter) map[string]types.AttributeValue {
+// Key is the key of m's item.
+func Key(m memory.Meter) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: meterPartition},
 		"sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d#%s", m.MeterID, m.Version)},
@@ -55,12 +75,12 @@ func (t stateTable) key(m handler.Meter) map[string]types.AttributeValue {
 // a call (one key is one call too: a single operation for every read keeps
 // the SDK code the function links small). Reads are strongly consistent: a
 // check decides on them.
-func (t stateTable) States(ctx context.Context, meters []handler.Meter) (map[handler.Meter]handler.MeterState, error) {
-	out := make(map[handler.Meter]handler.MeterState, len(meters))
-	for chunk := range chunks(meters, batchGetMax) {
+func (t *Table) States(ctx context.Context, meters []memory.Meter) (map[memory.Meter]memory.State, error) {
+	out := make(map[memory.Meter]memory.State, len(meters))
+	for chunk := range slices.Chunk(meters, batchGetMax) {
 		keys := make([]map[string]types.AttributeValue, len(chunk))
 		for i, m := range chunk {
-			keys[i] = t.key(m)
+			keys[i] = Key(m)
 		}
 		if err := t.batchGet(ctx, keys, out); err != nil {
 			return nil, err
@@ -69,7 +89,7 @@ func (t stateTable) States(ctx context.Context, meters []handler.Meter) (map[han
 	return out, nil
 }
 
-func (t stateTable) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[handler.Meter]handler.MeterState) error {
+func (t *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[memory.Meter]memory.State) error {
 	for try := 1; len(keys) > 0; try++ {
 		if try > unprocessedTries {
 			return fmt.Errorf("BatchGetItem left %d keys unprocessed after %d tries", len(keys), unprocessedTries)
@@ -101,9 +121,9 @@ func (t stateTable) batchGet(ctx context.Context, keys []map[string]types.Attrib
 
 // AllStates reads the meter partition in pages (1 MB each: thousands of
 // meter versions per call).
-func (t stateTable) AllStates(ctx context.Context) ([]handler.MeterState, error) {
-	var all []handler.MeterState
-	err := t.query(ctx, meterQuery{}, func(s handler.MeterState) bool {
+func (t *Table) AllStates(ctx context.Context) ([]memory.State, error) {
+	var all []memory.State
+	err := t.query(ctx, meterQuery{}, func(s memory.State) bool {
 		all = append(all, s)
 		return true
 	})
@@ -112,10 +132,10 @@ func (t stateTable) AllStates(ctx context.Context) ([]handler.MeterState, error)
 
 // Watched reads watched meter versions after after, up to limit; one more
 // is read to tell whether another page follows.
-func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int) ([]handler.MeterState, *handler.Meter, error) {
-	var page []handler.MeterState
+func (t *Table) Watched(ctx context.Context, after *memory.Meter, limit int) ([]memory.State, *memory.Meter, error) {
+	var page []memory.State
 	more := false
-	err := t.query(ctx, meterQuery{after: after, watchedOnly: true}, func(s handler.MeterState) bool {
+	err := t.query(ctx, meterQuery{after: after, watchedOnly: true}, func(s memory.State) bool {
 		if len(page) == limit {
 			more = true
 			return false
@@ -132,9 +152,9 @@ func (t stateTable) Watched(ctx context.Context, after *handler.Meter, limit int
 
 // WatchedVersions reads one meter's watched versions with their state
 // (strongly consistent, as States).
-func (t stateTable) WatchedVersions(ctx context.Context, meterID int64) ([]handler.MeterState, error) {
-	var out []handler.MeterState
-	err := t.query(ctx, meterQuery{meterID: meterID, watchedOnly: true}, func(s handler.MeterState) bool {
+func (t *Table) WatchedVersions(ctx context.Context, meterID int64) ([]memory.State, error) {
+	var out []memory.State
+	err := t.query(ctx, meterQuery{meterID: meterID, watchedOnly: true}, func(s memory.State) bool {
 		out = append(out, s)
 		return true
 	})
@@ -145,13 +165,13 @@ func (t stateTable) WatchedVersions(ctx context.Context, meterID int64) ([]handl
 // one meter, or what follows a meter version; all items, or the watched.
 type meterQuery struct {
 	meterID     int64 // 0: every meter
-	after       *handler.Meter
+	after       *memory.Meter
 	watchedOnly bool
 }
 
 // query reads the meter partition in order, calling each until it returns
 // false.
-func (t stateTable) query(ctx context.Context, q meterQuery, each func(handler.MeterState) bool) error {
+func (t *Table) query(ctx context.Context, q meterQuery, each func(memory.State) bool) error {
 	in := &dynamodb.QueryInput{
 		TableName:                 &t.name,
 		KeyConditionExpression:    aws.String("pk = :pk"),
@@ -163,7 +183,7 @@ func (t stateTable) query(ctx context.Context, q meterQuery, each func(handler.M
 		in.ExpressionAttributeValues[":meter"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d#", q.meterID)}
 	}
 	if q.after != nil {
-		in.ExclusiveStartKey = t.key(*q.after)
+		in.ExclusiveStartKey = Key(*q.after)
 	}
 	if q.watchedOnly {
 		in.FilterExpression = aws.String("watched = :true")
@@ -188,25 +208,24 @@ func (t stateTable) query(ctx context.Context, q meterQuery, each func(handler.M
 	return nil
 }
 
-// unwatchedKept is how long the item of a meter version nobody watches
-// stays after its last write: long enough to keep an ad hoc check's memory
-// across a billing cycle, short enough that every scheduled run does not
-// read meters checked once for ever.
-const unwatchedKept = 35 * 24 * time.Hour
-
 // Save writes the check state if the stored revision is still s.Rev. When
 // the condition fails, the item DynamoDB returns tells a rival's write from
 // this write's own earlier attempt, whose answer was lost and which the SDK
 // retried: the same revision by the same writer. An unwatched item gets the
 // table's TTL; the condition that it is still unwatched keeps a PUT watch
 // that came in between from being undone.
-func (t stateTable) Save(ctx context.Context, s handler.MeterState) (int64, error) {
+func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
+	fields, err := encodeCheckState(s)
+	if err != nil {
+		return 0, err
+	}
 	u := newUpdate()
 	u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)})
 	u.set("version", &types.AttributeValueMemberS{Value: s.Version})
-	for _, f := range checkStateFields(s) {
-		u.set(f.name, f.value)
+	for _, name := range checkStateNames() {
+		u.set(name, fields[name]) // nil removes what the state leaves empty
 	}
+	u.set("pending", nil)
 	u.set("rev", &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev+1, 10)})
 	u.condition = "#rev = :oldRev"
 	u.values[":oldRev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
@@ -222,27 +241,23 @@ func (t stateTable) Save(ctx context.Context, s handler.MeterState) (int64, erro
 		u.names["#watched"] = "watched"
 		u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
 	}
-	in := u.input(t.name, t.key(s.Meter))
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	_, err := t.api.UpdateItem(ctx, in)
-	var refused *types.ConditionalCheckFailedException
+	refused, err := t.update(ctx, u, Key(s.Meter))
 	switch {
-	case err == nil:
-		return s.Rev + 1, nil
-	case !errors.As(err, &refused):
+	case err != nil:
 		return 0, err
+	case refused == nil:
+		return s.Rev + 1, nil
 	}
-	r := &itemReader{item: refused.Item}
-	if r.num("rev") == s.Rev+1 && s.Writer != "" && r.str("writer") == s.Writer {
+	if old, err := decodeState(refused); err == nil && old.Rev == s.Rev+1 && s.Writer != "" && old.Writer == s.Writer {
 		return s.Rev + 1, nil // this write's own earlier attempt
 	}
-	return 0, handler.ErrStateConflict
+	return 0, memory.ErrConflict
 }
 
 // SetWatched sets the watch flag and nothing else of the check state, so it
 // never races a check's Save. A watched item never expires; an unwatched
 // one does, as after a Save. Removing a meter that has no item is a no-op.
-func (t stateTable) SetWatched(ctx context.Context, m handler.Meter, watched bool) error {
+func (t *Table) SetWatched(ctx context.Context, m memory.Meter, watched bool) error {
 	u := newUpdate()
 	u.set("watched", &types.AttributeValueMemberBOOL{Value: watched})
 	if watched {
@@ -253,12 +268,25 @@ func (t stateTable) SetWatched(ctx context.Context, m handler.Meter, watched boo
 		u.set("expiresAt", epochSeconds(time.Now().Add(unwatchedKept)))
 		u.condition = "attribute_exists(pk)"
 	}
-	_, err := t.api.UpdateItem(ctx, u.input(t.name, t.key(m)))
-	var absent *types.ConditionalCheckFailedException
-	if errors.As(err, &absent) {
-		return nil
-	}
+	_, err := t.update(ctx, u, Key(m))
 	return err
+}
+
+// update makes u's UpdateItem on key. When its condition fails, it returns
+// the item as it was (DynamoDB's ReturnValuesOnConditionCheckFailure), and
+// no error.
+func (t *Table) update(ctx context.Context, u *update, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	in := u.input(t.name, key)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := t.api.UpdateItem(ctx, in)
+	var refused *types.ConditionalCheckFailedException
+	if errors.As(err, &refused) {
+		if refused.Item == nil {
+			return map[string]types.AttributeValue{}, nil
+		}
+		return refused.Item, nil
+	}
+	return nil, err
 }
 
 // update builds an UpdateItem: every attribute goes through a name
@@ -298,16 +326,4 @@ func (u *update) input(table string, key map[string]types.AttributeValue) *dynam
 		in.ConditionExpression = &u.condition
 	}
 	return in
-}
-
-func chunks[T any](s []T, n int) func(yield func([]T) bool) {
-	return func(yield func([]T) bool) {
-		for len(s) > 0 {
-			k := min(n, len(s))
-			if !yield(s[:k]) {
-				return
-			}
-			s = s[k:]
-		}
-	}
 }

@@ -1,7 +1,8 @@
-package emf
+package metrics
 
 import (
 	"bytes"
+	"github.com/example/zuora-runstatus/internal/metrics/emftest"
 	"math"
 	"testing"
 	"time"
@@ -15,9 +16,9 @@ func TestWriteIsValidEMF(t *testing.T) {
 	}
 	records := []Record{
 		{Namespace: "ZuoraRunStatus", Time: at, Dimensions: [][]string{{"Function", "Status"}, {"Function"}},
-			Values: map[string]string{"Function": "fn", "Status": "FAILED"}, Metrics: []Metric{{"Checks", Count, []float64{3}}},
+			DimensionValues: map[string]string{"Function": "fn", "Status": "FAILED"}, Metrics: []Metric{{"Checks", Count, []float64{3}}},
 			Properties: map[string]any{"requestId": "r-1"}},
-		{Namespace: "ZuoraRunStatus", Time: at, Dimensions: [][]string{{"Function"}}, Values: map[string]string{"Function": "fn"},
+		{Namespace: "ZuoraRunStatus", Time: at, Dimensions: [][]string{{"Function"}}, DimensionValues: map[string]string{"Function": "fn"},
 			Metrics: []Metric{{"ZuoraLatency", Milliseconds, latencies}, {"AlertPublishFailures", Count, []float64{0}}}},
 		{Namespace: "ZuoraRunStatus", Time: at, Dimensions: [][]string{{}}, Metrics: []Metric{{"Checks", Count, []float64{1}}}},
 	}
@@ -30,7 +31,7 @@ func TestWriteIsValidEMF(t *testing.T) {
 		if bytes.Count(line, []byte("\n")) != 1 || !bytes.HasSuffix(line, []byte("\n")) {
 			t.Errorf("record %d is not one line: %q", i, line)
 		}
-		if err := Validate(line); err != nil {
+		if err := emftest.Validate(line); err != nil {
 			t.Errorf("record %d: %v\n%s", i, err, line)
 		}
 	}
@@ -45,7 +46,7 @@ func TestWriteRefusesWhatTheSpecificationDoes(t *testing.T) {
 		"dimension no value": {Namespace: "N", Time: at, Dimensions: [][]string{{"Status"}}, Metrics: one},
 		"101 values":         {Namespace: "N", Time: at, Metrics: []Metric{{"L", Milliseconds, make([]float64, 101)}}},
 		"no values":          {Namespace: "N", Time: at, Metrics: []Metric{{"L", Milliseconds, nil}}},
-		"name clash":         {Namespace: "N", Time: at, Values: map[string]string{"Checks": "x"}, Metrics: one},
+		"name clash":         {Namespace: "N", Time: at, DimensionValues: map[string]string{"Checks": "x"}, Metrics: one},
 	} {
 		if err := Write(&bytes.Buffer{}, r); err == nil {
 			t.Errorf("%s: written", name)
@@ -53,19 +54,5 @@ func TestWriteRefusesWhatTheSpecificationDoes(t *testing.T) {
 	}
 	if err := Write(&bytes.Buffer{}, Record{Namespace: "N", Time: at, Metrics: []Metric{{"L", Milliseconds, []float64{math.NaN()}}}}); err == nil {
 		t.Error("NaN written: JSON has no NaN")
-	}
-}
-
-// The validator itself refuses what is not EMF.
-func TestValidate(t *testing.T) {
-	for _, bad := range []string{
-		`[]`, `{}`, `{"_aws": {"CloudWatchMetrics": []}}`, `{"_aws": {"Timestamp": 5, "CloudWatchMetrics": [{"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "C"}]}], "C": 1}}`,
-		`{"_aws": {"Timestamp": 1795863600000, "CloudWatchMetrics": [{"Namespace": "N", "Dimensions": [["D"]], "Metrics": [{"Name": "C"}]}], "C": 1}}`,
-		`{"_aws": {"Timestamp": 1795863600000, "CloudWatchMetrics": [{"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "C", "Unit": "Parsecs"}]}], "C": 1}}`,
-		`{"_aws": {"Timestamp": 1795863600000, "CloudWatchMetrics": [{"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "C"}]}], "C": "1"}}`,
-	} {
-		if Validate([]byte(bad)) == nil {
-			t.Errorf("valid: %s", bad)
-		}
 	}
 }

@@ -1,14 +1,13 @@
-package main
+package statestore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/callout"
 )
 
 // Callout notifications live in the state table's partition
@@ -23,7 +22,7 @@ const notificationPartition = "notification"
 // claimExpiry is how long an item of a claim that never finished stays.
 const claimExpiry = 24 * time.Hour
 
-func (t stateTable) notificationKey(id string) map[string]types.AttributeValue {
+func notificationKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: notificationPartition},
 		"sk": &types.AttributeValueMemberS{Value: id},
@@ -43,7 +42,7 @@ func epochSeconds(at time.Time) types.AttributeValue {
 // has it already (its own earlier attempt, whose answer was lost): one
 // conditional UpdateItem. When that is refused (a retry of Zuora's), the
 // item it returns tells a handled notification from one being handled.
-func (t stateTable) ClaimNotification(ctx context.Context, id, owner string, now, leaseUntil time.Time) (handler.NotificationClaim, error) {
+func (t *Table) ClaimNotification(ctx context.Context, id, owner string, now, leaseUntil time.Time) (callout.Claim, error) {
 	u := newUpdate()
 	u.set("state", &types.AttributeValueMemberS{Value: "processing"})
 	u.set("owner", &types.AttributeValueMemberS{Value: owner})
@@ -52,26 +51,23 @@ func (t stateTable) ClaimNotification(ctx context.Context, id, owner string, now
 	u.condition = "attribute_not_exists(pk) OR (#state = :processing AND (#leaseUntil < :now OR #owner = :owner))"
 	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
 	u.values[":now"] = epochMillis(now)
-	in := u.input(t.name, t.notificationKey(id))
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	_, err := t.api.UpdateItem(ctx, in)
-	var refused *types.ConditionalCheckFailedException
+	refused, err := t.update(ctx, u, notificationKey(id))
 	switch {
-	case err == nil:
-		return handler.NotificationNew, nil
-	case !errors.As(err, &refused):
+	case err != nil:
 		return 0, err
+	case refused == nil:
+		return callout.ClaimNew, nil
 	}
-	if state, ok := refused.Item["state"].(*types.AttributeValueMemberS); ok && state.Value == "done" {
-		return handler.NotificationDone, nil
+	if state, ok := refused["state"].(*types.AttributeValueMemberS); ok && state.Value == "done" {
+		return callout.ClaimDone, nil
 	}
-	return handler.NotificationBusy, nil
+	return callout.ClaimBusy, nil
 }
 
 // FinishNotification marks the notification handled until expires, or
 // gives it up (a lease of 0) for Zuora's retry, if owner still holds it.
 // A delivery whose lease ran out and was taken over finishes nothing.
-func (t stateTable) FinishNotification(ctx context.Context, id, owner string, handled bool, expires time.Time) error {
+func (t *Table) FinishNotification(ctx context.Context, id, owner string, handled bool, expires time.Time) error {
 	u := newUpdate()
 	if handled {
 		u.set("state", &types.AttributeValueMemberS{Value: "done"})
@@ -84,16 +80,13 @@ func (t stateTable) FinishNotification(ctx context.Context, id, owner string, ha
 	u.names["#owner"], u.names["#state"] = "owner", "state"
 	u.values[":owner"] = &types.AttributeValueMemberS{Value: owner}
 	u.values[":processing"] = &types.AttributeValueMemberS{Value: "processing"}
-	in := u.input(t.name, t.notificationKey(id))
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	_, err := t.api.UpdateItem(ctx, in)
-	var refused *types.ConditionalCheckFailedException
-	if !errors.As(err, &refused) {
+	refused, err := t.update(ctx, u, notificationKey(id))
+	if err != nil || refused == nil {
 		return err
 	}
-	r := &itemReader{item: refused.Item}
-	if handled && r.str("owner") == owner && r.str("state") == "done" {
+	state, _ := refused["state"].(*types.AttributeValueMemberS)
+	if who, _ := refused["owner"].(*types.AttributeValueMemberS); handled && who != nil && who.Value == owner && state != nil && state.Value == "done" {
 		return nil // this write's own earlier attempt
 	}
-	return fmt.Errorf("notification %s: %w: another delivery holds it", id, handler.ErrStateConflict)
+	return fmt.Errorf("notification %s: %w", id, callout.ErrNotHeld)
 }

@@ -1,0 +1,177 @@
+package memory
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// stateRefresh is how stale a stored checkedAt may get before a check that
+// changes nothing writes it anyway (spread per meter, see refreshDue), so
+// the watch list shows when a meter was last seen.
+const stateRefresh = time.Hour
+
+// Rules are the configuration the decisions depend on.
+type Rules struct {
+	AlertOn        []string      // ALERT_ON: the statuses that alert
+	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
+	NotifyResolved bool          // NOTIFY_RESOLVED: a resolution when an open alert closes
+}
+
+// AlertsOn reports whether status raises an alert.
+func (r Rules) AlertsOn(status string) bool { return slices.Contains(r.AlertOn, status) }
+
+// Observation is one check's finding: a poll's, or a callout's.
+type Observation struct {
+	Meter
+	Status     string // a status name, or zuora.Unknown
+	StatusCode int
+	Terminal   bool
+	Session    string    // a callout's session id; "" for a poll
+	At         time.Time // when a callout says its news happened; zero for a poll
+	Callout    bool
+	// Report is what a message about this observation reports (the
+	// check's result, as the handler writes it), kept as it is.
+	Report json.RawMessage
+}
+
+// Transition is what an observation does to a meter version's state.
+type Transition struct {
+	Next    State
+	Write   bool // Next differs from what is stored
+	Deliver bool // this check holds Next's outbox and must publish it
+	Stale   bool // a callout older than what is stored: nothing changes
+}
+
+// Decide applies the memory rules of the contract to the stored state prev
+// (pure: no I/O). One alert per transition into an ALERT_ON status (a new
+// callout session is a new run), reminders after RepeatAfter, a resolution
+// when a terminal status outside ALERT_ON closes an open alert; every
+// message joins the outbox behind what is still owed (rule 6). UNKNOWN
+// changes nothing (rule 7), a stale callout nothing at all. The check named
+// owner takes the outbox when nobody else holds it, for lease.
+func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, lease time.Duration) Transition {
+	if obs.Callout && isStale(prev, obs) {
+		return Transition{Next: prev, Stale: true}
+	}
+	next := prev
+	next.Meter = obs.Meter
+	if obs.Status != zuora.Unknown {
+		if fresh := r.advance(prev, &next, obs, now); fresh != nil {
+			fresh.ID = transitionID(next.Meter, fresh.Event, prev.Rev+1)
+			fresh.Report = obs.Report
+			next.Outbox = enqueue(prev.Outbox, *fresh)
+		}
+	}
+	t := Transition{Next: next}
+	if len(next.Outbox) > 0 && prev.Lease.free(owner, now) {
+		t.Next.Lease, t.Deliver = Lease{Owner: owner, Until: now.Add(lease)}, true
+	}
+	t.Write = t.Deliver || !t.Next.sameCheckState(prev) ||
+		obs.Status != zuora.Unknown && (prev.Rev == 0 || refreshDue(prev, now))
+	if t.Write {
+		t.Next.CheckedAt = now
+	}
+	return t
+}
+
+// advance moves next to what obs says and returns the message that calls
+// for, if any.
+func (r Rules) advance(prev State, next *State, obs Observation, now time.Time) *Message {
+	changed := prev.Status != obs.Status
+	// A poll after a callout keeps the callout's session; a callout after a
+	// poll of the same status adopts it without paging (they saw one run).
+	newSession := obs.Session != "" && prev.Session != "" && obs.Session != prev.Session
+	next.Status, next.StatusCode = obs.Status, obs.StatusCode
+	if obs.Session != "" || changed {
+		next.Session = obs.Session
+	}
+	if changed || newSession {
+		next.ChangedAt = now
+		if !obs.At.IsZero() {
+			next.ChangedAt = obs.At
+		}
+	}
+	return r.alertFor(prev, next, obs, changed || newSession, now)
+}
+
+// isStale reports whether a callout is older news than prev: dated before
+// the stored status last changed, or a non-terminal status of a session
+// already seen terminal. Zuora retries up to 30 minutes apart in no fixed
+// order, and a signed body can be replayed under a new notification id.
+func isStale(prev State, obs Observation) bool {
+	if prev.Rev == 0 {
+		return false
+	}
+	if !obs.At.IsZero() && obs.At.Before(prev.ChangedAt) {
+		return true
+	}
+	return obs.Session != "" && obs.Session == prev.Session &&
+		zuora.StatusNamed(prev.Status).Terminal && !obs.Terminal
+}
+
+// enqueue adds msg behind what is owed. A reminder still owed gives way to
+// newer news; past MaxOutbox the oldest message that is not an alert goes.
+func enqueue(outbox []Message, msg Message) []Message {
+	out := slices.DeleteFunc(slices.Clone(outbox), func(m Message) bool { return m.Event == EventReminder })
+	out = append(out, msg)
+	for len(out) > MaxOutbox {
+		i := max(slices.IndexFunc(out, func(m Message) bool { return m.Event != EventAlert }), 0)
+		out = slices.Delete(out, i, i+1)
+	}
+	return out
+}
+
+// alertFor opens, reminds of or closes next's alert and returns the message
+// that calls for, if any.
+func (r Rules) alertFor(prev State, next *State, obs Observation, transitioned bool, now time.Time) *Message {
+	alerting := r.AlertsOn(obs.Status)
+	switch {
+	case alerting && transitioned:
+		next.AlertStatus, next.AlertSince, next.NotifiedAt = obs.Status, now, now
+		return &Message{Event: EventAlert}
+	case alerting && prev.AlertStatus != "" && len(prev.Outbox) == 0 &&
+		r.RepeatAfter > 0 && now.Sub(prev.NotifiedAt) >= r.RepeatAfter:
+		next.NotifiedAt = now
+		return &Message{Event: EventReminder}
+	case !alerting && obs.Terminal && prev.AlertStatus != "":
+		next.AlertStatus, next.AlertSince, next.NotifiedAt = "", time.Time{}, time.Time{}
+		if r.NotifyResolved {
+			return &Message{Event: EventResolved, Resolves: &Resolution{Status: prev.AlertStatus, Since: prev.AlertSince}}
+		}
+	}
+	return nil
+}
+
+// sameCheckState reports whether s and o hold the same check state, apart
+// from when it was last written and by whom.
+func (s State) sameCheckState(o State) bool {
+	sameOutbox := slices.EqualFunc(s.Outbox, o.Outbox, func(a, b Message) bool { return a.ID == b.ID })
+	return sameOutbox && s.Lease.Owner == o.Lease.Owner && s.Lease.Until.Equal(o.Lease.Until) &&
+		s.Status == o.Status && s.StatusCode == o.StatusCode && s.Session == o.Session &&
+		s.ChangedAt.Equal(o.ChangedAt) && s.AlertStatus == o.AlertStatus &&
+		s.AlertSince.Equal(o.AlertSince) && s.NotifiedAt.Equal(o.NotifiedAt)
+}
+
+// refreshDue reports whether s's checkedAt is old enough to be written
+// again. The age is spread between half of stateRefresh and all of it by
+// meter, so that meters first checked together do not all refresh together.
+func refreshDue(s State, now time.Time) bool {
+	f := fnv.New32a()
+	fmt.Fprintf(f, "%d:%s", s.MeterID, s.Version)
+	spread := time.Duration(f.Sum32()%1000) * (stateRefresh / 2 / 1000)
+	return now.Sub(s.CheckedAt) >= stateRefresh/2+spread
+}
+
+// transitionID names one transition of one meter version, as the FIFO
+// deduplication id of its message.
+func transitionID(m Meter, event string, rev int64) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%s\x00%d", m.MeterID, m.Version, event, rev))
+	return hex.EncodeToString(sum[:])
+}

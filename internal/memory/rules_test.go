@@ -1,0 +1,171 @@
+package memory
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	t0    = time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
+	m102  = Meter{MeterID: 102, Version: "0.0.1"}
+	rules = Rules{AlertOn: []string{"FAILED"}, NotifyResolved: true}
+)
+
+// obs is a poll's observation of m102 in status.
+func obs(status string) Observation {
+	codes := map[string]int{"RUNNING": 5, "PAUSED": 6, "COMPLETED": 7, "FAILED": 8, "CANCELED": 9, "UNKNOWN": 99}
+	terminal := status == "COMPLETED" || status == "FAILED" || status == "CANCELED"
+	return Observation{Meter: m102, Status: status, StatusCode: codes[status], Terminal: terminal,
+		Report: json.RawMessage(`{"status":"` + status + `"}`)}
+}
+
+// callout is a callout's observation: a session, dated at.
+func callout(status, session string, at time.Time) Observation {
+	o := obs(status)
+	o.Session, o.At, o.Callout = session, at, true
+	return o
+}
+
+// stored is a state as the store gives it back after a check saw status
+// at t0, an alert open when it is FAILED.
+func stored(status string, outbox ...string) State {
+	o := obs(status)
+	s := State{Meter: m102, Status: status, StatusCode: o.StatusCode, CheckedAt: t0, ChangedAt: t0, Rev: 3}
+	if status == "FAILED" {
+		s.AlertStatus, s.AlertSince, s.NotifiedAt = status, t0, t0
+	}
+	for i, e := range outbox {
+		s.Outbox = append(s.Outbox, Message{Event: e, ID: e + string(rune('0'+i))})
+	}
+	return s
+}
+
+func with(s State, f func(*State)) State {
+	f(&s)
+	return s
+}
+
+func events(outbox []Message) string {
+	var es []string
+	for _, m := range outbox {
+		es = append(es, m.Event)
+	}
+	return strings.Join(es, ",")
+}
+
+// Decide, rule by rule: what an observation means given the stored state.
+func TestDecide(t *testing.T) {
+	later := t0.Add(10 * time.Minute)
+	// Under half an hour, so that no refresh of checkedAt is due yet.
+	reminding := Rules{AlertOn: []string{"FAILED"}, NotifyResolved: true, RepeatAfter: 25 * time.Minute}
+	quiet := Rules{AlertOn: []string{"FAILED"}}
+	tests := []struct {
+		name    string
+		rules   Rules
+		prev    State
+		obs     Observation
+		now     time.Time
+		outbox  string // the events owed after it
+		deliver bool
+		write   bool
+		stale   bool
+	}{
+		{"first FAILED pages", rules, State{Meter: m102}, obs("FAILED"), later, "alert", true, true, false},
+		{"FAILED again: nothing", rules, stored("FAILED"), obs("FAILED"), later, "", false, false, false},
+		{"RUNNING after FAILED keeps the alert open", rules, stored("FAILED"), obs("RUNNING"), later, "", false, true, false},
+		{"FAILED after RUNNING with the alert open: a new failure", rules, with(stored("RUNNING"), func(s *State) { s.AlertStatus, s.AlertSince = "FAILED", t0 }), obs("FAILED"), later, "alert", true, true, false},
+		{"COMPLETED resolves", rules, stored("FAILED"), obs("COMPLETED"), later, "resolved", true, true, false},
+		{"COMPLETED closes without a message when not notifying", quiet, stored("FAILED"), obs("COMPLETED"), later, "", false, true, false},
+		{"COMPLETED without an open alert: nothing to say", rules, stored("RUNNING"), obs("COMPLETED"), later, "", false, true, false},
+		{"a reminder after RepeatAfter", reminding, stored("FAILED"), obs("FAILED"), t0.Add(25 * time.Minute), "reminder", true, true, false},
+		{"no reminder before it", reminding, stored("FAILED"), obs("FAILED"), t0.Add(24 * time.Minute), "", false, false, false},
+		{"rule 6: an owed alert goes out before its resolution", rules, stored("FAILED", "alert"), obs("COMPLETED"), later, "alert,resolved", true, true, false},
+		{"a reminder owed gives way to newer news", reminding, stored("FAILED", "reminder"), obs("COMPLETED"), later, "resolved", true, true, false},
+		{"no reminder while a message is owed", reminding, stored("FAILED", "alert"), obs("FAILED"), t0.Add(26 * time.Minute), "alert", true, true, false},
+		{"rule 7: UNKNOWN changes nothing", rules, stored("FAILED"), obs("UNKNOWN"), t0.Add(2 * time.Hour), "", false, false, false},
+		{"UNKNOWN first: nothing stored", rules, State{Meter: m102}, obs("UNKNOWN"), later, "", false, false, false},
+		{"UNKNOWN still sends what is owed", rules, stored("FAILED", "alert"), obs("UNKNOWN"), later, "alert", true, true, false},
+		{"another check holds the outbox: queue behind it", rules,
+			with(stored("FAILED", "alert"), func(s *State) { s.Lease = Lease{Owner: "other", Until: later.Add(time.Minute)} }),
+			obs("COMPLETED"), later, "alert,resolved", false, true, false},
+		{"its lease ran out: take it over", rules,
+			with(stored("FAILED", "alert"), func(s *State) { s.Lease = Lease{Owner: "other", Until: later} }),
+			obs("FAILED"), later, "alert", true, true, false},
+		{"a lease of its own is its own", rules,
+			with(stored("FAILED", "alert"), func(s *State) { s.Lease = Lease{Owner: "me", Until: later.Add(time.Hour)} }),
+			obs("FAILED"), later, "alert", true, true, false},
+		{"a refresh once checkedAt is an hour old", rules, stored("COMPLETED"), obs("COMPLETED"), t0.Add(time.Hour), "", false, true, false},
+		{"a callout dated before the last change is stale", rules, stored("FAILED"), callout("COMPLETED", "R-1", t0.Add(-time.Minute)), later, "", false, false, true},
+		{"a non-terminal status of a session seen terminal is stale", rules,
+			with(stored("FAILED"), func(s *State) { s.Session = "R-2" }), callout("RUNNING", "R-2", time.Time{}), later, "", false, false, true},
+		{"a new failed session pages again", rules,
+			with(stored("FAILED"), func(s *State) { s.Session = "R-1" }), callout("FAILED", "R-2", later), later, "alert", true, true, false},
+		{"a callout of what a poll saw adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", later), later, "", false, true, false},
+		{"a callout of news, first", rules, State{Meter: m102}, callout("FAILED", "R-1", t0), later, "alert", true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.rules.Decide(tt.prev, tt.obs, "me", tt.now, time.Minute)
+			if events(got.Next.Outbox) != tt.outbox || got.Deliver != tt.deliver || got.Write != tt.write || got.Stale != tt.stale {
+				t.Errorf("outbox %q deliver %v write %v stale %v; want %q %v %v %v",
+					events(got.Next.Outbox), got.Deliver, got.Write, got.Stale, tt.outbox, tt.deliver, tt.write, tt.stale)
+			}
+			if got.Deliver && (got.Next.Lease.Owner != "me" || !got.Next.Lease.Until.Equal(tt.now.Add(time.Minute))) {
+				t.Errorf("lease %+v, want me until a minute on", got.Next.Lease)
+			}
+			if got.Stale && !sameState(got.Next, tt.prev) {
+				t.Errorf("a stale callout changed the state: %+v", got.Next)
+			}
+		})
+	}
+}
+
+func sameState(a, b State) bool {
+	return a.sameCheckState(b) && a.Rev == b.Rev && a.CheckedAt.Equal(b.CheckedAt)
+}
+
+// What the state holds after a decision: when a status changed, what the
+// alert is, which observation each message reports.
+func TestDecideRecords(t *testing.T) {
+	later := t0.Add(10 * time.Minute)
+	got := rules.Decide(stored("FAILED"), obs("COMPLETED"), "me", later, time.Minute).Next
+	if got.Status != "COMPLETED" || got.StatusCode != 7 || !got.ChangedAt.Equal(later) || !got.CheckedAt.Equal(later) || got.AlertStatus != "" {
+		t.Errorf("after COMPLETED: %+v", got)
+	}
+	res := got.Outbox[0]
+	if res.Resolves == nil || res.Resolves.Status != "FAILED" || !res.Resolves.Since.Equal(t0) || string(res.Report) != `{"status":"COMPLETED"}` || res.ID == "" {
+		t.Errorf("the resolution: %+v", res)
+	}
+	// A callout dates the change by its own time.
+	sessionEnd := t0.Add(5 * time.Minute)
+	got = rules.Decide(stored("RUNNING"), callout("FAILED", "R-9", sessionEnd), "me", later, time.Minute).Next
+	if !got.ChangedAt.Equal(sessionEnd) || got.Session != "R-9" || !got.AlertSince.Equal(later) {
+		t.Errorf("after a callout: %+v", got)
+	}
+	// Two transitions of one meter version are two messages: their ids differ.
+	a := rules.Decide(State{Meter: m102}, obs("FAILED"), "me", t0, time.Minute).Next.Outbox[0].ID
+	b := rules.Decide(with(stored("RUNNING"), func(s *State) { s.Rev = 9 }), obs("FAILED"), "me", t0, time.Minute).Next.Outbox[0].ID
+	if a == b || len(a) != 64 {
+		t.Errorf("transition ids %q and %q", a, b)
+	}
+}
+
+// An outbox keeps at most MaxOutbox messages, and never drops an alert for
+// something else.
+func TestOutboxBound(t *testing.T) {
+	var outbox []Message
+	for i := range 12 {
+		event := EventResolved
+		if i%2 == 0 {
+			event = EventAlert
+		}
+		outbox = enqueue(outbox, Message{Event: event, ID: string(rune('a' + i))})
+	}
+	alerts := slices.DeleteFunc(slices.Clone(outbox), func(m Message) bool { return m.Event != EventAlert })
+	if len(outbox) != MaxOutbox || len(alerts) != 6 {
+		t.Errorf("outbox of %d (%s), %d alerts; want %d with every alert", len(outbox), events(outbox), len(alerts), MaxOutbox)
+	}
+}

@@ -1,0 +1,122 @@
+// Package memory is the function's memory of each meter version: what an
+// observation (a poll's or a callout's) means given what is stored — an
+// alert, a reminder, a resolution, or nothing; messages still owed; news
+// older than what is known — and the protocol that claims, publishes and
+// records each message once among checks that run at the same time.
+//
+// Rules.Decide is pure; Keeper runs it against a Store and a Publisher. The
+// Store is DynamoDB in production (internal/statestore), and the package
+// knows nothing of how it is built.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Meter names one meter version.
+type Meter struct {
+	MeterID int64  `json:"meterId"`
+	Version string `json:"version"`
+}
+
+// Compare orders meter versions by meterId, then version.
+func Compare(a, b Meter) int {
+	return cmp.Or(cmp.Compare(a.MeterID, b.MeterID), cmp.Compare(a.Version, b.Version))
+}
+
+// Store keeps the check state of meter versions. It writes a state only if
+// nobody else has written it since it was read.
+type Store interface {
+	// States returns the stored state of each of meters that has one.
+	States(ctx context.Context, meters []Meter) (map[Meter]State, error)
+	// AllStates returns every stored meter version, watched or not, ordered
+	// by meterId then version, read in pages.
+	AllStates(ctx context.Context) ([]State, error)
+	// Save stores s's check state (not its Watched flag) if the stored
+	// revision is still s.Rev (0: no check state stored yet), and returns
+	// the new revision; ErrConflict if another writer came first. A write
+	// refused because its own earlier attempt went through (the SDK retried
+	// a write whose answer was lost) is a success: the stored revision
+	// s.Rev+1 written by s.Writer is this write. A meter version that is not
+	// watched expires some weeks after its last Save.
+	Save(ctx context.Context, s State) (rev int64, err error)
+}
+
+// ErrConflict: the state changed since it was read; read it again.
+var ErrConflict = errors.New("state changed since it was read")
+
+// MaxOutbox bounds the messages one meter version can owe. Rule 6 keeps
+// every alert owed; reminders give way to newer news.
+const MaxOutbox = 8
+
+// State is what the function remembers of one meter version.
+type State struct {
+	Meter
+	Watched bool
+
+	Status     string    // the last known status; "" before the first check
+	StatusCode int       // its raw code
+	Session    string    // the callout session the status came with, if any
+	CheckedAt  time.Time // the last check that was written
+	// ChangedAt is when Status (or its session) last changed: a check's
+	// time, or the time a callout says the session changed.
+	ChangedAt time.Time
+
+	AlertStatus string    // the status of the open alert; "" when none is open
+	AlertSince  time.Time // when the open alert was raised
+	NotifiedAt  time.Time // the last alert or reminder for the open alert
+
+	// Outbox holds the messages owed to the topic, oldest first: each
+	// stays until a check confirms it published, so a failed publish, a
+	// crash or a lost answer leaves it for the next check to send.
+	Outbox []Message
+	// Lease says which check is publishing the outbox, and until when;
+	// the zero Lease: none, any check may.
+	Lease Lease
+
+	Writer string // the owner token of the check that wrote this revision
+	Rev    int64  // the stored revision of the check state; 0 before the first
+}
+
+// Lease is a check's claim on a meter version's outbox.
+type Lease struct {
+	Owner string
+	Until time.Time
+}
+
+// free reports whether owner may take the outbox at now: nobody holds it,
+// its holder's time is up, or owner holds it already.
+func (l Lease) free(owner string, now time.Time) bool {
+	return l.Owner == "" || l.Owner == owner || !now.Before(l.Until)
+}
+
+// Message is one message owed to the topic.
+type Message struct {
+	Event string // EventAlert, EventReminder or EventResolved
+	// ID names the transition: the same for every attempt to publish it, so
+	// it is the FIFO deduplication id.
+	ID string
+	// Report is what the message reports: the observation as it was when
+	// the transition happened (a later check that sends the message owed
+	// sends this, not what it saw itself), as the Observation gave it.
+	Report json.RawMessage
+	// Resolves is what a resolution closes.
+	Resolves *Resolution
+}
+
+// Resolution is the alert a resolution closes: its status, and since when.
+type Resolution struct {
+	Status string    `json:"status"`
+	Since  time.Time `json:"since"`
+}
+
+// The events of a message.
+const (
+	EventAlert    = "alert"
+	EventReminder = "reminder"
+	EventResolved = "resolved"
+)

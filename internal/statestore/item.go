@@ -1,0 +1,135 @@
+package statestore
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/example/zuora-runstatus/internal/memory"
+)
+
+// item is one meter version's item: its key, the watch flag (SetWatched's),
+// the check state (Save's), the revision and the expiry. Times are RFC 3339
+// strings, which sort and read in the console; empty values are absent
+// attributes.
+type item struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	MeterID int64  `dynamodbav:"meterId"`
+	Version string `dynamodbav:"version"`
+	Watched bool   `dynamodbav:"watched"`
+	checkState
+	Rev       int64     `dynamodbav:"rev"`
+	ExpiresAt time.Time `dynamodbav:"expiresAt,omitempty,unixtime"` // the table's TTL attribute
+	// Pending is the single owed message of items written before the
+	// outbox; read into the outbox, removed by the next Save.
+	Pending *message `dynamodbav:"pending,omitempty"`
+}
+
+// checkState is what Save writes of memory.State.
+type checkState struct {
+	Status      string    `dynamodbav:"status,omitempty"`
+	StatusCode  int       `dynamodbav:"statusCode"`
+	Session     string    `dynamodbav:"session,omitempty"`
+	CheckedAt   time.Time `dynamodbav:"checkedAt,omitempty"`
+	ChangedAt   time.Time `dynamodbav:"changedAt,omitempty"`
+	AlertStatus string    `dynamodbav:"alertStatus,omitempty"`
+	AlertSince  time.Time `dynamodbav:"alertSince,omitempty"`
+	NotifiedAt  time.Time `dynamodbav:"notifiedAt,omitempty"`
+	Outbox      []message `dynamodbav:"outbox,omitempty"`
+	LeaseOwner  string    `dynamodbav:"leaseOwner,omitempty"`
+	LeaseUntil  time.Time `dynamodbav:"leaseUntil,omitempty"`
+	Writer      string    `dynamodbav:"writer,omitempty"`
+}
+
+// message is an owed message; its report is kept as the JSON it is.
+type message struct {
+	Event          string    `dynamodbav:"event"`
+	ID             string    `dynamodbav:"id"`
+	Report         string    `dynamodbav:"result"`
+	ResolvesStatus string    `dynamodbav:"resolvesStatus,omitempty"`
+	ResolvesSince  time.Time `dynamodbav:"resolvesSince,omitempty"`
+}
+
+// checkStateNames are the attributes of checkState: Save removes those
+// the state leaves empty.
+var checkStateNames = sync.OnceValue(func() []string {
+	t := reflect.TypeFor[checkState]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("dynamodbav"), ",")
+	}
+	return names
+})
+
+func encoderOptions(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true }
+
+// encodeCheckState is s's check state as attribute values.
+func encodeCheckState(s memory.State) (map[string]types.AttributeValue, error) {
+	cs := checkState{Status: s.Status, StatusCode: s.StatusCode, Session: s.Session, CheckedAt: s.CheckedAt,
+		ChangedAt: s.ChangedAt, AlertStatus: s.AlertStatus, AlertSince: s.AlertSince, NotifiedAt: s.NotifiedAt,
+		LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer}
+	for _, m := range s.Outbox {
+		msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report)}
+		if m.Resolves != nil {
+			msg.ResolvesStatus, msg.ResolvesSince = m.Resolves.Status, m.Resolves.Since
+		}
+		cs.Outbox = append(cs.Outbox, msg)
+	}
+	return attributevalue.MarshalMapWithOptions(cs, encoderOptions)
+}
+
+// decodeState reads an item; an item written wrongly is an error, not a
+// guess.
+func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return memory.State{}, fmt.Errorf("state item %v: %w", av["sk"], err)
+	}
+	s := memory.State{
+		Meter: memory.Meter{MeterID: it.MeterID, Version: it.Version}, Watched: it.Watched,
+		Status: it.Status, StatusCode: it.StatusCode, Session: it.Session, CheckedAt: it.CheckedAt,
+		ChangedAt: it.ChangedAt, AlertStatus: it.AlertStatus, AlertSince: it.AlertSince, NotifiedAt: it.NotifiedAt,
+		Lease: memory.Lease{Owner: it.LeaseOwner, Until: it.LeaseUntil}, Writer: it.Writer, Rev: it.Rev,
+	}
+	if it.Pending != nil && len(it.Outbox) == 0 {
+		it.Outbox = []message{*it.Pending}
+	}
+	for _, m := range it.Outbox {
+		msg := memory.Message{Event: m.Event, ID: m.ID}
+		if m.Report != "" {
+			msg.Report = json.RawMessage(m.Report)
+		}
+		if m.ResolvesStatus != "" {
+			msg.Resolves = &memory.Resolution{Status: m.ResolvesStatus, Since: m.ResolvesSince}
+		}
+		s.Outbox = append(s.Outbox, msg)
+	}
+	return s, nil
+}
+
+// Item is the whole item that SetWatched and Save together leave for s, at
+// s.Rev: for writing many states at once (a test's watch list of thousands).
+func Item(s memory.State) (map[string]types.AttributeValue, error) {
+	av := map[string]types.AttributeValue{}
+	if s.Rev > 0 { // else only the watch list has written it
+		var err error
+		if av, err = encodeCheckState(s); err != nil {
+			return nil, err
+		}
+		av["rev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
+	}
+	for k, v := range Key(s.Meter) {
+		av[k] = v
+	}
+	av["meterId"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)}
+	av["version"] = &types.AttributeValueMemberS{Value: s.Version}
+	av["watched"] = &types.AttributeValueMemberBOOL{Value: s.Watched}
+	return av, nil
+}
