@@ -66,7 +66,7 @@ bench: $(RIE) local-binaries
 
 ## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build).
 test: lint
-	RIE_BIN=$(RIE) $(GO) test -race -count=1 -timeout 20m ./...
+	RIE_BIN=$(RIE) $(GO) test -race -count=1 -parallel 8 -timeout 20m ./...
 
 ## unit: the fast tests only.
 unit:

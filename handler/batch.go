@@ -85,7 +85,7 @@ func newRunBudget(ctx context.Context) runBudget {
 		return runBudget{}
 	}
 	reserve := min(max(time.Until(deadline)/4, time.Second), 30*time.Second)
-	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 8)}
+	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 4)}
 }
 
 func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt) }

@@ -47,6 +47,7 @@ func e2eSession(meter, session, status, version string) string {
 // duplicate, a later poll of the same FAILED quiet, a resolution; no Zuora
 // call for any callout.
 func TestCalloutsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	s.Sim.SetMeter(501, "0.0.1", zuoratest.Step{Status: 8})
 	n := s.CalloutNotifier()
@@ -110,6 +111,7 @@ func drainOne(t *testing.T, s *localstack.Stack) error {
 // (not a DynamoDB call) or published. Basic credentials when the secret
 // holds them. 400 for a body that is not the shape.
 func TestCalloutAuthEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	good := s.CalloutNotifier()
 	unsigned, forged := *good, *good
@@ -126,7 +128,7 @@ func TestCalloutAuthEndToEnd(t *testing.T) {
 	if reads, writes := localstack.DynamoDBCalls(calls); reads+writes != 0 {
 		t.Errorf("refused callouts made %d DynamoDB reads and %d writes", reads, writes)
 	}
-	if !slices.ContainsFunc(calls, func(c localstack.AWSCall) bool { return c.Target == "secretsmanager.GetSecretValue" }) {
+	if !slices.ContainsFunc(calls, func(c localstack.AWSCall) bool { return c.Op == "SecretsManager.GetSecretValue" }) {
 		t.Errorf("the recorder did not see the callout secret read: %+v", calls)
 	}
 	if alerts, err := s.DrainAlerts(t.Context()); err != nil || len(alerts) != 0 {
@@ -153,6 +155,7 @@ func TestCalloutAuthEndToEnd(t *testing.T) {
 // Without a version, a callout applies to the meter's watched versions, or
 // to 0.0.1.
 func TestCalloutVersionsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	for _, path := range []string{"/meters/503/1.0/watch", "/meters/503/2.0/watch"} {
 		e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", path, nil))
@@ -177,6 +180,7 @@ func TestCalloutVersionsEndToEnd(t *testing.T) {
 // SNS refuses the page: 503, which Zuora retries; the retry, in a new
 // container, publishes the owed page once.
 func TestCalloutRetryEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:no-such-topic"})
 	once := s.CalloutNotifier()
 	once.Attempts = 1

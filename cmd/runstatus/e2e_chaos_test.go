@@ -70,15 +70,16 @@ func chaosPlan(seed uint64, meters, phases int) [][]int {
 	return plan
 }
 
-// The promise under faults: 40 meters whose runs flip between RUNNING,
-// FAILED and COMPLETED, observed over five phases by polls from four
+// The promise under faults: 30 meters whose runs flip between RUNNING,
+// FAILED and COMPLETED, observed over four phases by polls from four
 // containers and by Zuora's callouts, while the fault proxy refuses,
 // delays and loses DynamoDB calls and refuses SNS publishes. Every FAILED
 // phase is paged at least once; a phase paged twice must be explained by
 // a state error the function logged (rule: a duplicate page beats a missed
 // failure); the table ends with each meter's last status and nothing owed.
 func TestFaultInjectionEndToEnd(t *testing.T) {
-	const meters, phases, seed = 40, 5, 20261203
+	t.Parallel()
+	const meters, phases, seed = 30, 4, 20261203
 	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
 	containers := []e2eInvoker{s}
 	for range 3 {
@@ -201,7 +202,7 @@ func chaosPhase(t *testing.T, s *localstack.Stack, containers []e2eInvoker, mete
 // within the function's timeout and a second.
 func chaosFlush(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64) {
 	t.Helper()
-	table := statestore.New(dynamodb.NewFromConfig(motoConfig(s)), localstack.StateTableName)
+	table := statestore.New(dynamodb.NewFromConfig(s.AWSConfig()), localstack.StateTableName)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		all, err := table.AllStates(t.Context())
 		e2eMust(t, err)
@@ -224,7 +225,7 @@ func chaosFlush(t *testing.T, s *localstack.Stack, meters int, meterID func(int)
 // chaosCheckTable wants each meter's last status stored, nothing owed.
 func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func(int) int64, last func(int) int) {
 	t.Helper()
-	table := statestore.New(dynamodb.NewFromConfig(motoConfig(s)), localstack.StateTableName)
+	table := statestore.New(dynamodb.NewFromConfig(s.AWSConfig()), localstack.StateTableName)
 	states, err := table.AllStates(t.Context())
 	e2eMust(t, err)
 	byID := map[int64]int{}

@@ -15,6 +15,7 @@ import (
 // still gets every meter's answer. (Without STATE_TABLE: this is about
 // Zuora, and moto's writes would only slow it down.)
 func TestZuoraLimitsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, localstack.NoMemory(nil))
 	const n = 500
 	meters := make([]map[string]any, n)

@@ -34,6 +34,7 @@ const e2eCallerExample = "../../statemachine/examples/caller.asl.json"
 // The template's state machine polls through the function's results and
 // errors to the end the definition promises for each.
 func TestStateMachineEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	sm, err := s.TemplateStateMachine(map[string]string{"PollIntervalSeconds": "1", "MaxPollChecks": strconv.Itoa(e2ePollChecks)})
 	e2eMust(t, err)

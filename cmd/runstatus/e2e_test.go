@@ -20,8 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/internal/metrics/emftest"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
@@ -101,6 +99,7 @@ var e2eEvents = map[string]e2eReply{
 // TestEventsEndToEnd invokes one warm function with every sample event and
 // checks each reply, the alerts on the topic, and the function's log.
 func TestEventsEndToEnd(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample events in ../../events (%v)", err)
@@ -331,6 +330,7 @@ func e2eCheckMetrics(t *testing.T, log string, checks int) {
 // TestErrorsEndToEnd: each of Zuora's failures reaches a direct caller as
 // its errorType and an HTTP caller as its status.
 func TestErrorsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "4"})
 	s.Sim.SetMeter(120, "1.0", zuoratest.Step{HTTPStatus: 429, RetryAfter: "1"})
 	s.Sim.SetMeter(121, "1.0", zuoratest.Step{HTTPStatus: 500})
@@ -372,6 +372,7 @@ func TestErrorsEndToEnd(t *testing.T) {
 // is SecretUnavailable; an alert SNS does not take is AlertPublishFailed.
 // The log names the AWS error, never the secret.
 func TestAWSErrorsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"ZUORA_SECRET_ID": "zuora/missing"})
 	ctx := t.Context()
 	e2eWantError(t, s, `{"meterId": 104, "version": "2.0.0"}`, "SecretUnavailable")
@@ -404,6 +405,7 @@ func TestAWSErrorsEndToEnd(t *testing.T) {
 // TestSecretFormsEndToEnd covers the secret's forms and its rotation on a
 // warm container. Revocation comes last: it revokes the static token too.
 func TestSecretFormsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	ctx := t.Context()
 	for _, secret := range []string{`{"access_token": "local-static-token"}`, "local-static-token"} {
@@ -442,6 +444,7 @@ func TestSecretFormsEndToEnd(t *testing.T) {
 // TestWarmInvocationEndToEnd: once warm, a check is one Zuora call, with no
 // token mint and no Secrets Manager read (a broken secret goes unnoticed).
 func TestWarmInvocationEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	e2eWantOK(t, s, "cold")
 	e2eMust(t, s.PutSecret(t.Context(), `{"client": "nope"}`))
@@ -457,6 +460,7 @@ func TestWarmInvocationEndToEnd(t *testing.T) {
 // TestFIFOAlertsEndToEnd: a FIFO topic gets the meter version as the group,
 // and the same observation retried (same trackId) is delivered once.
 func TestFIFOAlertsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	// Without memory, every FAILED check alerts: the deduplication id is
 	// what keeps a retry from paging twice.
@@ -486,6 +490,7 @@ func TestFIFOAlertsEndToEnd(t *testing.T) {
 // the token request, and the run-status call with the configured and
 // per-call scoping headers.
 func TestZuoraWireEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"ZUORA_ENTITY_IDS": "ent-default"})
 	if r := e2eInvoke(t, s, `{"meterId": 104, "version": "2.0.0", "trackId": "t-1", "orgIds": "o1,o2"}`); r.Failed() {
 		t.Fatalf("%s: %s", r.ErrorType, r.ErrorMessage)
@@ -516,6 +521,7 @@ func TestZuoraWireEndToEnd(t *testing.T) {
 // TestInitFailureEndToEnd: a missing required variable fails the start-up,
 // and the log names it.
 func TestInitFailureEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"ZUORA_BASE_URL": ""})
 	r := e2eInvoke(t, s, `{"meterId": 104, "version": "2.0.0"}`)
 	if !r.Failed() || !r.Unhandled {
@@ -531,9 +537,11 @@ func TestInitFailureEndToEnd(t *testing.T) {
 	}
 }
 
-// TestCloseEndToEnd: Close leaves no process running: not moto, not the
-// RIE, not the bootstrap the RIE started.
+// TestCloseEndToEnd: Close leaves no process of the stack's running: not
+// the RIE, not the bootstrap the RIE started. (moto, which the stacks of a
+// process share, stops with the last: internal/localstack tests that.)
 func TestCloseEndToEnd(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("finds the bootstrap through /proc")
 	}
@@ -541,7 +549,8 @@ func TestCloseEndToEnd(t *testing.T) {
 	e2eWantOK(t, s, "before Close")
 	bootstrap, err := s.BootstrapPID()
 	e2eMust(t, err)
-	pids := append(s.PIDs(), bootstrap)
+	rie, _ := s.PIDs()
+	pids := []int{rie, bootstrap}
 	e2eMust(t, s.Close())
 	e2eMust(t, s.Close())
 	for _, pid := range pids {
@@ -647,15 +656,6 @@ func e2eDecode[T any](t *testing.T, data []byte) T {
 		t.Fatalf("decoding %s: %v", data, err)
 	}
 	return v
-}
-
-// motoConfig is an SDK configuration for the stack's moto_server, for
-// what a test reads or writes there itself.
-func motoConfig(s *localstack.Stack) aws.Config {
-	return aws.Config{
-		Region: localstack.Region, BaseEndpoint: aws.String(s.MotoURL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}
 }
 
 func e2eMust(t *testing.T, err error) {

@@ -4,12 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -24,15 +20,8 @@ type clients struct {
 	dynamodb *dynamodb.Client
 }
 
-// newClients builds the clients from an explicit aws.Config, never
-// config.LoadDefaultConfig: a developer's profile, shared config files or
-// real credentials must not steer the stack to a real account.
-func newClients(endpoint string) clients {
-	cfg := aws.Config{
-		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	}
+// newClients builds the stack's own clients (see awsConfig).
+func newClients(cfg aws.Config) clients {
 	return clients{secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)}
 }
 
@@ -191,73 +180,34 @@ func parseAlert(m sqstypes.Message) (Alert, error) {
 	return env.Alert, nil
 }
 
-// AWSCall is one request moto received, as its recorder saw it.
+// AWSConfig is an SDK configuration for the stack's account in moto, for
+// what a test reads or writes there itself (the function's requests go
+// through the fault proxy instead).
+func (s *Stack) AWSConfig() aws.Config { return awsConfig(s.MotoURL, s.Account, Region) }
+
+// AWSCall is one request the function made, as the fault proxy saw it.
 type AWSCall struct {
-	Target string // X-Amz-Target, e.g. DynamoDB_20120810.Query; empty for query-protocol services
+	Op string // e.g. DynamoDB.Query, SNS.Publish, SecretsManager.GetSecretValue
 }
 
 // DynamoDBCalls counts the DynamoDB read and write operations among calls.
 func DynamoDBCalls(calls []AWSCall) (reads, writes int) {
 	for _, c := range calls {
-		switch op, ok := strings.CutPrefix(c.Target, "DynamoDB_20120810."); {
-		case !ok:
-		case op == "GetItem" || op == "BatchGetItem" || op == "Query" || op == "Scan":
-			reads++
-		default:
+		switch {
+		case !isDynamoDB(c.Op):
+		case isDynamoDBWrite(c.Op):
 			writes++
+		default:
+			reads++
 		}
 	}
 	return reads, writes
 }
 
-// RecordAWSCalls has moto record the requests it receives from now on, and
-// returns a function that stops recording and returns them: the count of
-// what the function really asked AWS for, not what its code seems to ask.
-func (s *Stack) RecordAWSCalls(ctx context.Context) (stop func(context.Context) ([]AWSCall, error), err error) {
-	for _, op := range []string{"reset-recording", "start-recording"} {
-		if _, err := s.motoAPI(ctx, http.MethodPost, op); err != nil {
-			return nil, err
-		}
-	}
-	return func(ctx context.Context) ([]AWSCall, error) {
-		if _, err := s.motoAPI(ctx, http.MethodPost, "stop-recording"); err != nil {
-			return nil, err
-		}
-		body, err := s.motoAPI(ctx, http.MethodGet, "download-recording")
-		var calls []AWSCall
-		for line := range strings.Lines(string(body)) {
-			var rec struct{ Headers map[string]string }
-			if err == nil {
-				err = json.Unmarshal([]byte(line), &rec)
-			}
-			calls = append(calls, AWSCall{Target: headerValue(rec.Headers, "X-Amz-Target")})
-		}
-		return calls, err
-	}, nil
-}
-
-func (s *Stack) motoAPI(ctx context.Context, method, op string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.MotoURL+"/moto-api/recorder/"+op, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("moto recorder %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("moto recorder %s: %s", op, resp.Status)
-	}
-	return body, err
-}
-
-func headerValue(h map[string]string, name string) string {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+// RecordAWSCalls counts the requests the function makes to AWS from now on,
+// and returns a function that stops and returns them: the count of what the
+// function really asked AWS for, not what its code seems to ask.
+func (s *Stack) RecordAWSCalls(context.Context) (stop func(context.Context) ([]AWSCall, error), err error) {
+	s.proxy.record()
+	return func(context.Context) ([]AWSCall, error) { return s.proxy.recorded(), nil }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,17 +21,19 @@ import (
 // two rivals can both "win" a condition that DynamoDB would let only one
 // win. Serialized, the concurrency tests test the function, not moto.
 type awsProxy struct {
-	target *url.URL
-	srv    *http.Server
-	url    string
-	client *http.Client
+	target  *url.URL
+	account string // the stack's account in moto, named on every request
+	srv     *http.Server
+	url     string
+	client  *http.Client
 
 	writes sync.Mutex // one DynamoDB write at a time reaches moto
 
-	mu       sync.Mutex
-	rule     FaultRule
-	calls    map[string]int // requests per operation
-	injected map[string]int // faults per operation
+	mu        sync.Mutex
+	rule      FaultRule
+	calls     map[string]int // requests per operation
+	injected  map[string]int // faults per operation
+	recording []AWSCall      // every request since record, in order
 }
 
 // Fault is what the proxy does to one request instead of passing it on.
@@ -56,7 +59,7 @@ type Fault struct {
 // several goroutines at once.
 type FaultRule func(op string, n int) Fault
 
-func startAWSProxy(motoURL string) (*awsProxy, error) {
+func startAWSProxy(motoURL, account string) (*awsProxy, error) {
 	target, err := url.Parse(motoURL)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,7 @@ func startAWSProxy(motoURL string) (*awsProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &awsProxy{target: target, url: "http://" + ln.Addr().String(),
+	p := &awsProxy{target: target, account: account, url: "http://" + ln.Addr().String(),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		calls:  map[string]int{}, injected: map[string]int{}}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
@@ -144,11 +147,28 @@ func (p *awsProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(answer)
 }
 
+// record starts a new recording of the requests.
+func (p *awsProxy) record() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.recording = []AWSCall{}
+}
+
+// recorded returns the requests since record.
+func (p *awsProxy) recorded() []AWSCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.recording)
+}
+
 // fault counts the request and returns what the rule says to do with it.
 func (p *awsProxy) fault(op string) Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[op]++
+	if p.recording != nil {
+		p.recording = append(p.recording, AWSCall{Op: op})
+	}
 	if p.rule == nil {
 		return Fault{}
 	}
@@ -167,6 +187,7 @@ func (p *awsProxy) forward(r *http.Request, body []byte) (int, http.Header, []by
 		return 0, nil, nil, err
 	}
 	req.Header = r.Header.Clone()
+	req.Header.Set(accountHeader, p.account)
 	req.Host = r.Host // SigV4 signed it; moto does not check, but keep it whole
 	resp, err := p.client.Do(req)
 	if err != nil {
@@ -213,6 +234,8 @@ func operation(r *http.Request, body []byte) string {
 	}
 	return r.Method + " " + r.URL.Path
 }
+
+func isDynamoDB(op string) bool { return strings.HasPrefix(op, "DynamoDB.") }
 
 func isDynamoDBWrite(op string) bool {
 	name, ok := strings.CutPrefix(op, "DynamoDB.")

@@ -3,13 +3,10 @@ package localstack
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
@@ -45,33 +42,9 @@ type Execution struct {
 	Took        time.Duration           // from StartExecution to the end
 }
 
-// enableStateMachines has moto execute state machines (by default it only
-// stores them), and has the router forward to moto. (moto's answer does not
-// show the setting, so nothing here can tell a moto too old to execute them.)
-func (s *Stack) enableStateMachines(ctx context.Context) error {
-	if err := s.router.forwardTo(s.MotoURL); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.MotoURL+"/moto-api/config",
-		strings.NewReader(`{"stepfunctions": {"execute_state_machine": true}}`))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("moto config: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body) // for the error message only
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("moto config: %s: %s", resp.Status, body)
-	}
-	return nil
-}
-
 // FunctionARN is the ARN of the function in region, as the router knows it.
 func (s *Stack) FunctionARN(region string) string {
-	return "arn:aws:lambda:" + region + ":123456789012:function:" + s.functionName()
+	return "arn:aws:lambda:" + region + ":" + s.Account + ":function:" + s.functionName()
 }
 
 // Execute creates sm in a region of its own, runs one execution of it with
@@ -121,11 +94,7 @@ func (s *Stack) takeRegion() (string, error) {
 }
 
 func (s *Stack) sfnClient(region string) *sfn.Client {
-	return sfn.NewFromConfig(aws.Config{
-		Region:       region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(s.MotoURL),
-	})
+	return sfn.NewFromConfig(awsConfig(s.MotoURL, s.Account, region))
 }
 
 // wait polls DescribeExecution until the execution has ended.

@@ -114,8 +114,8 @@ func build(root string) ([]byte, error) {
 	return b, errors.Join(err, os.RemoveAll(dir))
 }
 
-// MotoForTest starts moto_server alone with the template's state table for
-// t, and stops it when t ends. Without moto_server t is skipped, except
+// MotoForTest takes an account of its own in the process's moto_server,
+// with the template's state table, for t, and gives it back when t ends. Without moto_server t is skipped, except
 // under CI=true, where it fails; under -short it is skipped.
 func MotoForTest(t testing.TB) *Moto {
 	t.Helper()
@@ -134,14 +134,13 @@ func MotoForTest(t testing.TB) *Moto {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	m, err := StartMoto(t.Context(), path, filepath.Join(root, "template.yaml"), dir)
+	m, err := StartMoto(t.Context(), path, filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("moto's log:\n%s", readLog(filepath.Join(dir, "moto.log")))
+			t.Logf("moto's log ends:\n%s", m.Log())
 		}
 		m.Close()
 	})

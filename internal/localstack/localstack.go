@@ -75,6 +75,7 @@ type Options struct {
 type Stack struct {
 	Sim          *zuoratest.Server // the function's ZUORA_BASE_URL is Sim.URL
 	MotoURL      string            // moto, where the function's AWS_ENDPOINT_URL (a fault proxy, SetFaults) leads
+	Account      string            // the stack's account in moto, which the process's stacks share
 	APIURL       string            // an HTTP API in front of the function (see gateway)
 	TopicARN     string            // the default ALERT_TOPIC_ARN
 	FIFOTopicARN string            // without content-based deduplication
@@ -85,10 +86,9 @@ type Stack struct {
 	ownLogDir         bool
 	aws               clients
 	queueURL, fifoURL string // the queues subscribed to the topics
-	moto              *proc
+	moto              *motoServer
 	proxy             *awsProxy // the function's way to moto (SetFaults)
 	gw                *gateway
-	router            *router // where moto's Step Functions send their Lambda calls
 
 	turn sync.Mutex // held by an invocation or a restart: the RIE serves one at a time
 
@@ -149,36 +149,24 @@ func (s *Stack) resolvePaths() error {
 func (s *Stack) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	if err := s.startRouter(); err != nil {
-		return err
-	}
-	// moto is a tool, not the code under test: it keeps this process's
-	// environment, which pyenv shims and virtualenvs need to find Python.
-	// MOTO_PORT is where its Step Functions interpreter sends a Task's calls.
-	moto, err := startMoto(s.opts.Moto, s.LogDir, "MOTO_PORT="+s.router.port)
-	if err != nil {
-		return err
-	}
-	s.moto = moto
-	cfg, err := Scenario() // the simulator starts while moto imports
 	s.Sim = zuoratest.NewServer()
+	cfg, err := Scenario()
 	if err == nil {
 		err = s.Sim.Apply(cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("simulator scenario: %w", err)
 	}
-	if s.MotoURL, err = motoURL(ctx, moto); err != nil {
+	if s.moto, s.Account, err = acquireMoto(ctx, s.opts.Moto); err != nil {
 		return err
 	}
-	s.aws = newClients(s.MotoURL)
-	if s.proxy, err = startAWSProxy(s.MotoURL); err != nil {
+	s.MotoURL = s.moto.url
+	s.moto.router.register(s.Account, s.invokeByName)
+	s.aws = newClients(awsConfig(s.MotoURL, s.Account, Region))
+	if s.proxy, err = startAWSProxy(s.MotoURL, s.Account); err != nil {
 		return err
 	}
 	if err := s.createResources(ctx); err != nil {
-		return err
-	}
-	if err := s.enableStateMachines(ctx); err != nil {
 		return err
 	}
 	if err := s.startGateway(); err != nil {
@@ -336,7 +324,6 @@ func (s *Stack) Close() error {
 	if s.gw != nil {
 		s.gw.srv.Close()
 	}
-	s.router.close()
 	for _, f := range others {
 		f.rie.stop()
 	}
@@ -344,7 +331,10 @@ func (s *Stack) Close() error {
 	if s.proxy != nil {
 		s.proxy.close()
 	}
-	s.moto.stop()
+	if s.moto != nil {
+		s.moto.router.register(s.Account, nil)
+		releaseMoto()
+	}
 	if s.Sim != nil {
 		s.Sim.Close()
 	}
@@ -354,18 +344,23 @@ func (s *Stack) Close() error {
 	return nil
 }
 
-// PIDs returns the process ids of moto and the current RIE.
-func (s *Stack) PIDs() []int {
+// PIDs returns the process ids of the current RIE, and of moto, which
+// stops with the last stack of the process.
+func (s *Stack) PIDs() (rie, moto int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return []int{s.moto.cmd.Process.Pid, s.rie.cmd.Process.Pid}
+	return s.rie.cmd.Process.Pid, s.moto.proc.cmd.Process.Pid
 }
 
 // Logs returns the last lines of moto's and the function's logs, for
 // failure messages.
 func (s *Stack) Logs() string {
 	s.mu.Lock()
-	procs := []*proc{s.moto, s.rie}
+	var procs []*proc
+	if s.moto != nil {
+		procs = append(procs, s.moto.proc)
+	}
+	procs = append(procs, s.rie)
 	s.mu.Unlock()
 	var b strings.Builder
 	for _, p := range procs {

@@ -11,23 +11,40 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // router is where moto's Step Functions interpreter sends a Task's service
 // calls: it calls http://localhost:$MOTO_PORT, and moto_server is started
-// with MOTO_PORT set to the router's port. Lambda's Invoke of the function
-// goes to the RIE running the real bootstrap; every other request goes on
-// to moto. moto is started with -p 0 and its port is learnt from its log,
-// so the router listens first and learns moto's URL afterwards.
+// with MOTO_PORT set to the router's port. Lambda's Invoke of a stack's
+// function goes to the RIE running the real bootstrap, found by the
+// account in the function's ARN; every other request goes on to moto. moto
+// is started with -p 0 and its port is learnt from its log, so the router
+// listens first and learns moto's URL afterwards.
 type router struct {
 	srv  *http.Server
 	port string
 	moto atomic.Pointer[httputil.ReverseProxy] // nil until moto listens
-	// invoke answers Invoke for a function name (the last part of an ARN);
-	// ok is false for a function the stack does not run.
-	invoke func(ctx context.Context, name string, payload []byte) (r Reply, ok bool, err error)
+
+	mu sync.Mutex
+	// invokers answer Invoke for a function name in an account; ok is
+	// false for a function the stack does not run.
+	invokers map[string]invoker
+}
+
+type invoker func(ctx context.Context, name string, payload []byte) (r Reply, ok bool, err error)
+
+// register has the router send account's Invokes to invoke; nil stops it.
+func (rt *router) register(account string, invoke invoker) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if invoke == nil {
+		delete(rt.invokers, account)
+		return
+	}
+	rt.invokers[account] = invoke
 }
 
 // maxInvokePayload is Lambda's limit on a synchronous request.
@@ -37,23 +54,15 @@ const maxInvokePayload = 6 << 20
 // where name is a name, an ARN or a partial ARN, perhaps with a qualifier.
 var invokePath = regexp.MustCompile(`^/2015-03-31/functions/([^/]+)/invocations$`)
 
-// startRouter starts the Stack's router, which must listen before moto
-// starts.
-func (s *Stack) startRouter() error {
-	rt, err := newRouter(s.invokeByName)
-	s.router = rt
-	return err
-}
-
 // newRouter listens on a loopback port: moto's interpreter calls
 // "localhost", which resolves to 127.0.0.1 first (and botocore tries every
 // address it resolves to).
-func newRouter(invoke func(ctx context.Context, name string, payload []byte) (Reply, bool, error)) (*router, error) {
+func newRouter() (*router, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	rt := &router{port: fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), invoke: invoke}
+	rt := &router{port: fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), invokers: map[string]invoker{}}
 	rt.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = rt.srv.Serve(ln) }() // ends with close
 	return rt, nil
@@ -104,8 +113,14 @@ func (rt *router) serveInvoke(w http.ResponseWriter, r *http.Request, function s
 		lambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", err.Error())
 		return
 	}
-	name := functionName(function)
-	reply, ok, err := rt.invoke(r.Context(), name, payload)
+	account, name := functionRef(function)
+	rt.mu.Lock()
+	invoke := rt.invokers[account]
+	rt.mu.Unlock()
+	reply, ok, err := Reply{}, false, error(nil)
+	if invoke != nil {
+		reply, ok, err = invoke(r.Context(), name, payload)
+	}
 	switch {
 	case !ok:
 		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+function)
@@ -124,17 +139,21 @@ func (rt *router) serveInvoke(w http.ResponseWriter, r *http.Request, function s
 	_, _ = w.Write(body) // the caller may have gone; nothing to do then
 }
 
-// functionName is the function's name in any form Invoke takes it:
-// "name", "name:qualifier", "123456789012:function:name",
-// "arn:aws:lambda:region:123456789012:function:name[:qualifier]".
-func functionName(s string) string {
+// functionRef is the account and the function's name in the forms of
+// Invoke's function that name an account: "123456789012:function:name",
+// "arn:aws:lambda:region:123456789012:function:name[:qualifier]". A bare
+// name has no account.
+func functionRef(s string) (account, name string) {
 	parts := strings.Split(s, ":")
 	for i, p := range parts {
 		if p == "function" && i+1 < len(parts) {
-			return parts[i+1]
+			if i > 0 {
+				account = parts[i-1]
+			}
+			return account, parts[i+1]
 		}
 	}
-	return parts[0]
+	return "", parts[0]
 }
 
 // errorDocument is Lambda's body for a failed invocation: the runtime's own

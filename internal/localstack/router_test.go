@@ -17,16 +17,17 @@ func TestRouter(t *testing.T) {
 		"handled": readReply(200, []byte(`{"errorMessage":"no such meter","errorType":"MeterNotFound"}`)),
 		"timeout": readReply(200, []byte(`Task timed out after 5.00 seconds`)),
 	}
-	rt, err := newRouter(func(_ context.Context, name string, payload []byte) (Reply, bool, error) {
+	rt, err := newRouter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.close()
+	rt.register("123456789012", func(_ context.Context, name string, payload []byte) (Reply, bool, error) {
 		if name != "RunStatusFunction" {
 			return Reply{}, false, nil
 		}
 		return replies[string(payload)], true, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.close()
 	base := "http://127.0.0.1:" + rt.port
 	invoke := func(function, payload string) (*http.Response, string) {
 		return post(t, base+"/2015-03-31/functions/"+function+"/invocations", payload)
@@ -38,9 +39,11 @@ func TestRouter(t *testing.T) {
 		functionError, body string // X-Amz-Function-Error, and a part of the body
 	}{
 		{arn, "ok", 200, "", `"COMPLETED"`},
-		{"RunStatusFunction", "handled", 200, "Unhandled", `"errorType":"MeterNotFound"`},
+		{"123456789012:function:RunStatusFunction", "handled", 200, "Unhandled", `"errorType":"MeterNotFound"`},
 		{arn, "timeout", 200, "Unhandled", `"errorType":"Sandbox.Timedout"`},
-		{"Other", "ok", 404, "", "Function not found"},
+		{"123456789012:function:Other", "ok", 404, "", "Function not found"},
+		{"RunStatusFunction", "ok", 404, "", "Function not found"},                       // no account: no stack's
+		{"999999999999:function:RunStatusFunction", "ok", 404, "", "Function not found"}, // another account's
 	}
 	for _, tt := range tests {
 		resp, body := invoke(tt.function, tt.payload)
@@ -49,10 +52,10 @@ func TestRouter(t *testing.T) {
 				resp.Header.Get("X-Amz-Function-Error"), body, tt.status, tt.functionError, tt.body)
 		}
 	}
-	if resp, _ := invoke("RunStatusFunction", "ok"); resp.Header.Get("X-Amzn-Errortype") != "" {
+	if resp, _ := invoke(arn, "ok"); resp.Header.Get("X-Amzn-Errortype") != "" {
 		t.Error("a result carries an error type")
 	}
-	if resp, _ := invoke("Other", "ok"); resp.Header.Get("X-Amzn-Errortype") != "ResourceNotFoundException" {
+	if resp, _ := invoke("123456789012:function:Other", "ok"); resp.Header.Get("X-Amzn-Errortype") != "ResourceNotFoundException" {
 		t.Errorf("unknown function: error type %q", resp.Header.Get("X-Amzn-Errortype"))
 	}
 
@@ -83,13 +86,13 @@ func post(t *testing.T, url, body string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func TestFunctionName(t *testing.T) {
+func TestFunctionRef(t *testing.T) {
 	for in, want := range map[string]string{
-		"f": "f", "f:live": "f", "123456789012:function:f": "f", "123456789012:function:f:3": "f",
-		"arn:aws:lambda:us-east-1:123456789012:function:f": "f", "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST": "f",
+		"f": ":f", "f:live": ":f", "123456789012:function:f": "123456789012:f", "123456789012:function:f:3": "123456789012:f",
+		"arn:aws:lambda:us-east-1:123456789012:function:f": "123456789012:f", "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST": "123456789012:f",
 	} {
-		if got := functionName(in); got != want {
-			t.Errorf("functionName(%q) = %q, want %q", in, got, want)
+		if account, name := functionRef(in); account+":"+name != want {
+			t.Errorf("functionRef(%q) = %q, %q, want %q", in, account, name, want)
 		}
 	}
 }

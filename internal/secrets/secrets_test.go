@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/example/zuora-runstatus/internal/callout"
@@ -19,8 +18,7 @@ import (
 // id with its string (nil: a binary secret), and returns the client.
 func newTestSecrets(t *testing.T, values map[string]*string) *secretsmanager.Client {
 	m := localstack.MotoForTest(t)
-	api := secretsmanager.NewFromConfig(aws.Config{Region: localstack.Region, BaseEndpoint: aws.String(m.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	api := secretsmanager.NewFromConfig(m.Config)
 	for id, v := range values {
 		in := &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: v}
 		if v == nil {
