@@ -44,7 +44,7 @@ type benchRun struct {
 	starts, warm  int
 	batchWall     time.Duration // median of batchRuns
 	batchMost     int           // the most run-status calls in flight at once
-	memory        memoryFigures
+	stateTable    stateTableFigures
 	took          time.Duration
 }
 
@@ -102,8 +102,8 @@ func (run *benchRun) measure(ctx context.Context, opts localstack.Options) (err 
 	if run.batchWall, run.batchMost, err = measureBatch(ctx, s, run.fn.path); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "bench %5.1fs: the memory: warm checks with and without it, %d watched meters\n", time.Since(started).Seconds(), watched)
-	if run.memory, err = measureMemory(ctx, s, run.fn.path); err != nil {
+	fmt.Fprintf(os.Stderr, "bench %5.1fs: the state table: warm checks with and without it, %d watched meters\n", time.Since(started).Seconds(), watched)
+	if run.stateTable, err = measureStateTable(ctx, s, run.fn.path); err != nil {
 		return err
 	}
 	run.took = time.Since(started)

@@ -18,7 +18,7 @@ const (
 	goalWarmOverhead = 500 * time.Microsecond
 	goalPeakRSS      = 25 << 20
 
-	// defaultBatchConcurrency is BATCH_CONCURRENCY's default (the README's),
+	// defaultBatchConcurrency is BATCH_CONCURRENCY's default (docs/configuration.md's),
 	// which the bench leaves unset.
 	defaultBatchConcurrency = 32
 )
@@ -71,13 +71,13 @@ func (run *benchRun) rows() [][]string {
 		row(batch+": most Zuora calls at once", fnOnly(fmt.Sprint(run.batchMost)),
 			fmt.Sprintf("≤ %d (BATCH_CONCURRENCY's default)", limit), verdict(run.batchMost <= limit)),
 	}
-	return append(rows, run.memoryRows(row, fnOnly)...)
+	return append(rows, run.stateTableRows(row, fnOnly)...)
 }
 
-// memoryRows show what the memory costs a warm check, and a scheduled run
+// stateTableRows show what the state table costs a warm check, and a scheduled run
 // over a long watch list.
-func (run *benchRun) memoryRows(row func(string, []string, string, string) []string, fnOnly func(string) []string) [][]string {
-	m := run.memory
+func (run *benchRun) stateTableRows(row func(string, []string, string, string) []string, fnOnly func(string) []string) [][]string {
+	m := run.stateTable
 	offGoal := percentile(run.bare.warm, 50) + percentile(run.fn.zuora, 50) + goalWarmOverhead
 	added := percentile(m.slowOn, 50) - percentile(m.slowOff, 50)
 	tickGoal := 8 * time.Second

@@ -1,7 +1,7 @@
 package main
 
 // End-to-end tests of the state machines: the template's (it polls one
-// meter until its run ends) and the README's example of a caller's own,
+// meter until its run ends) and the documented example of a caller's own,
 // executed by moto's Step Functions interpreter, each Lambda task answered
 // by the real bootstrap in the RIE. Executions run side by side (each in a
 // region of its own, see localstack.Execute); Wait states really wait, so
@@ -28,7 +28,7 @@ import (
 // e2ePollChecks is the template's MaxPollChecks in these tests.
 const e2ePollChecks = 3
 
-// e2eCallerExample is the README's example of a caller's own state machine.
+// e2eCallerExample is docs/state-machine.md's example of a caller's own state machine.
 const e2eCallerExample = "../../statemachine/examples/caller.asl.json"
 
 // The template's state machine polls through the function's results and
@@ -146,7 +146,7 @@ func e2eStateMachinePagesOnce(t *testing.T, s *localstack.Stack, sm localstack.S
 	}
 }
 
-// The README's caller example: a COMPLETED run goes on to the caller's next
+// The documented caller example: a COMPLETED run goes on to the caller's next
 // step; an unknown meter is not retried but caught.
 func e2eCallerExampleRuns(t *testing.T, s *localstack.Stack) func(*testing.T) {
 	def, err := os.ReadFile(e2eCallerExample)

@@ -1,6 +1,6 @@
 package main
 
-// What the memory (STATE_TABLE, on by default as the template deploys it)
+// What the state table (STATE_TABLE, on by default as the template deploys it)
 // costs and gives: warm checks with and without it, and a scheduled run
 // over a thousand watched meters.
 
@@ -19,23 +19,23 @@ const (
 	// warmSample is the invocations of each warm variant.
 	warmSample = 200
 	// slowZuora is a Zuora still faster than the real one, but slower than
-	// moto: the memory's read then runs entirely inside the Zuora call.
+	// moto: the state read then runs entirely inside the Zuora call.
 	slowZuora = 20 * time.Millisecond
 	// watched is the watch list of the scheduled-run figures.
 	watched = 1000
 )
 
-// memoryFigures are the bench's figures of the memory.
-type memoryFigures struct {
+// stateTableFigures are the bench's figures of the state table.
+type stateTableFigures struct {
 	warmOff         []time.Duration // warm round trips without STATE_TABLE
 	slowOff, slowOn []time.Duration // the same, and with STATE_TABLE, Zuora answering in slowZuora
 	firstTick, tick time.Duration   // a scheduled run over the watch list: the first one, and one that changes nothing
 	reads, writes   int             // DynamoDB calls of the run that changes nothing
 }
 
-// measureMemory takes warm round trips with and without STATE_TABLE, with
+// measureStateTable takes warm round trips with and without STATE_TABLE, with
 // Zuora answering at once and in slowZuora, and the scheduled-run figures.
-func measureMemory(ctx context.Context, s *localstack.Stack, fn string) (m memoryFigures, err error) {
+func measureStateTable(ctx context.Context, s *localstack.Stack, fn string) (m stateTableFigures, err error) {
 	off := localstack.NoMemory(nil)
 	for _, v := range []struct {
 		env     map[string]string
@@ -72,7 +72,7 @@ func warmRun(ctx context.Context, s *localstack.Stack) (rts []time.Duration, err
 // measureTicks puts watched meters on the watch list through the function's
 // own route, then times two scheduled runs with Zuora at batchLatency, and
 // counts the second one's DynamoDB calls with moto's recorder.
-func (m *memoryFigures) measureTicks(ctx context.Context, s *localstack.Stack) error {
+func (m *stateTableFigures) measureTicks(ctx context.Context, s *localstack.Stack) error {
 	for i := range watched {
 		id := int64(800001 + i)
 		s.Sim.SetMeter(id, "1.0.0", zuoratest.Step{Status: 7})
