@@ -6,95 +6,100 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
+	"time"
 
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/metrics"
+	"github.com/example/zuora-runstatus/zuora"
 )
 
-// Alert is one SNS message, in plain types so this package needs no SDK.
-type Alert struct {
-	TopicARN        string
-	Subject         string
-	Message         string
-	Attributes      []MessageAttribute
-	GroupID         string // FIFO topics only
-	DeduplicationID string // FIFO topics only
-}
-
-// MessageAttribute is an SNS message attribute (DataType "String" or "Number").
-type MessageAttribute struct {
-	Name, DataType, Value string
-}
-
-// Publisher sends an alert and returns SNS's message id. It stands for sns.Client.Publish.
+// Publisher sends a message to the topic and returns SNS's message id. It
+// stands for sns.Client.Publish.
 type Publisher interface {
-	Publish(ctx context.Context, a Alert) (messageID string, err error)
+	Publish(ctx context.Context, m alert.Message) (messageID string, err error)
 }
 
-const maxSubject = 100 // SNS's limit
-
-// alertMessage is the contract's message: the result the alert reports,
-// and for a resolution what it resolves.
-type alertMessage struct {
-	Result
-	Resolves *memory.Resolution `json:"resolves,omitempty"`
+// scope is how a check asked Zuora, which the calls that explain its
+// failure ask the same way, and when it saw what it saw: their budget runs
+// from then, so the page is never later than that.
+type scope struct {
+	trackID, entityIDs, orgIDs string
+	observedAt                 time.Time
 }
 
-// newAlert builds the contract's message for msg, whose report is the
-// result it is about, and returns that result's status. The message is the
-// result without the fields that describe a check's own alert outcome.
-func newAlert(topicARN string, msg memory.Message) (Alert, string, error) {
-	var r Result
-	if err := json.Unmarshal(msg.Report, &r); err != nil {
-		return Alert{}, "", fmt.Errorf("the message's report: %w", err)
+// publish sends msg, with why the run failed when it is an alert of a
+// failed run, and records the outcome in res.Alert. It returns msg as it
+// went out, or was to go: an owed alert keeps the details it was first
+// built with.
+func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, sc scope) (memory.Message, error) {
+	msg = h.explain(ctx, msg, sc)
+	m, err := alert.Build(h.cfg.TopicARN, h.cfg.AlertLink, msg)
+	var id string
+	if err == nil {
+		id, err = h.alerts.Publish(ctx, m)
 	}
-	r.Alert, r.AlertOpenSince = nil, nil
-	body := alertMessage{Result: r}
-	tail := r.Status
-	switch msg.Event {
-	case memory.EventReminder:
-		tail = "still " + r.Status
-	case memory.EventResolved:
-		tail = "resolved (" + r.Status + ")"
-		if msg.Resolves != nil {
-			res := *msg.Resolves
-			res.Since = res.Since.UTC()
-			body.Resolves = &res
-		}
+	res.Alert = &AlertOutcome{Published: err == nil, MessageID: id, Event: msg.Event}
+	res.Alert.Details, res.Alert.DetailsError = alert.DetailsOf(msg.Report)
+	if err == nil {
+		metrics.From(ctx).CountBy(metrics.Alerts, msg.Event)
+		return msg, nil
 	}
-	text, err := json.Marshal(body)
-	if err != nil {
-		return Alert{}, r.Status, err
-	}
-	a := Alert{
-		TopicARN: topicARN,
-		Subject:  alertSubject(r.MeterID, r.Version, tail),
-		Message:  string(text),
-		Attributes: []MessageAttribute{
-			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
-			{"version", "String", r.Version},
-			{"status", "String", r.Status},
-			{"statusCode", "Number", strconv.Itoa(r.StatusCode)},
-			{"event", "String", msg.Event},
-		},
-	}
-	if strings.HasSuffix(topicARN, ".fifo") {
-		a.GroupID = fmt.Sprintf("%d:%s", r.MeterID, r.Version)
-		a.DeduplicationID = msg.ID
-	}
-	return a, r.Status, nil
+	var status string
+	_ = json.Unmarshal(msg.Report, &struct {
+		Status *string `json:"status"`
+	}{&status})
+	metrics.From(ctx).Count(metrics.AlertPublishFailures)
+	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
+		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
+	return msg, fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, msg.Event, res.MeterID, res.Version, status, err)
 }
 
-// alertSubject is "Zuora meter 123 version 0.0.1: " and tail, with the
-// version shortened when a long one would pass SNS's 100-character limit.
-func alertSubject(meterID int64, version, tail string) string {
-	s := fmt.Sprintf("Zuora meter %d version %s: %s", meterID, version, tail)
-	if len(s) <= maxSubject {
-		return s
+// runTypes are the failed statuses whose alerts are explained, and the
+// run type Zuora knows their runs by.
+var runTypes = map[string]string{zuora.Failed: zuora.RunTypeNormal, zuora.TestingFailed: zuora.RunTypeDebug}
+
+// explain adds to an alert of a failed run what Zuora says about why
+// (alert.Explain: two calls at most, within 3 s), once: an alert that
+// already has it, a reminder or a resolution makes no call.
+func (h *Handler) explain(ctx context.Context, msg memory.Message, sc scope) memory.Message {
+	var r struct {
+		MeterID   int64  `json:"meterId"`
+		Status    string `json:"status"`
+		SessionID string `json:"sessionId"`
+		RunType   string `json:"runType"`
 	}
-	over := min(len(s)-maxSubject+len("..."), len(version))
-	return fmt.Sprintf("Zuora meter %d version %s...: %s", meterID, version[:len(version)-over], tail)
+	runType, failed := "", false
+	if msg.Event == memory.EventAlert && json.Unmarshal(msg.Report, &r) == nil {
+		runType, failed = runTypes[r.Status]
+	}
+	switch {
+	case !failed || alert.Explained(msg.Report):
+		return msg
+	case h.explainer == nil || !h.cfg.AlertDetails:
+		metrics.From(ctx).CountBy(metrics.AlertDetails, alert.OutcomeSkipped)
+		return msg
+	}
+	if r.RunType != "" {
+		runType = r.RunType
+	}
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, sc.observedAt.Add(alert.Budget))
+	defer cancel()
+	d, errName, outcome := alert.Explain(ctx, h.explainer, alert.Query{MeterID: r.MeterID, RunType: runType,
+		SessionID: r.SessionID, LastSeen: msg.LastSeen, Now: h.now(), TrackID: sc.trackID, EntityIDs: sc.entityIDs, OrgIDs: sc.orgIDs},
+		func(err error) string { return kindOf(err).Type })
+	metrics.From(ctx).CountBy(metrics.AlertDetails, outcome)
+	h.log.InfoContext(ctx, "alert details", "meterId", r.MeterID, "sessionId", r.SessionID, "outcome", outcome,
+		"errorType", errName, "ms", time.Since(start).Milliseconds())
+	if outcome == alert.OutcomeSkipped {
+		return msg // no time left: the next attempt, if the page is owed, tries again
+	}
+	msg.Report = alert.With(msg.Report, "details", d)
+	if errName != "" {
+		msg.Report = alert.With(msg.Report, "detailsError", errName)
+	}
+	return msg
 }
 
 // deduplicationID names an observation when there is no memory to name the

@@ -139,7 +139,7 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 	defer mo.wait()
 	id := req.Header("Zuora-Notification-Id")
 	trackID := cmp.Or(id, requestID(ctx))
-	now := h.now()
+	now, arrived := h.now(), time.Now()
 	at := ev.At()
 	if at.After(now) {
 		at = now // a clock ahead of ours must not date the memory in the future
@@ -151,10 +151,11 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 		res.ZuoraRequestID = req.Header("Zuora-Request-Id")
 		res.Source, res.SessionID, res.PreviousStatus, res.RunType = sourceCallout, ev.Session, ev.PreviousStatus, ev.RunType
 		countUnknown(ctx, res)
+		sc := scope{trackID: trackID, entityIDs: h.cfg.EntityIDs, orgIDs: h.cfg.OrgIDs, observedAt: arrived}
 		if mo != nil {
-			err = h.observe(ctx, &res, ev.Session, at.UTC().Truncate(time.Second), mo)
+			err = h.observe(ctx, &res, ev.Session, at.UTC().Truncate(time.Second), mo, sc)
 		} else {
-			err = h.alertWithoutMemory(ctx, &res, nil)
+			err = h.alertWithoutMemory(ctx, &res, nil, sc)
 		}
 		h.log.InfoContext(ctx, "callout", "meterId", m.MeterID, "version", m.Version, "sessionId", ev.Session,
 			"status", res.Status, "notificationId", id, "alert", alertLog(res.Alert), "stale", errors.Is(err, errStale))

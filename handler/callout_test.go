@@ -135,9 +135,9 @@ func TestCalloutSessions(t *testing.T) {
 		t.Errorf("callouts made %d Zuora calls", n)
 	}
 	alerts := r.sns.published()
-	if len(alerts) != 3 || !strings.Contains(alerts[0].Message, `"sessionId":"R-1"`) ||
-		!strings.Contains(alerts[0].Message, `"source":"callout"`) || !strings.Contains(alerts[0].Message, `"previousStatus":"RUNNING"`) ||
-		!strings.Contains(alerts[0].Message, `"runType":"NORMAL"`) || !strings.Contains(alerts[2].Message, `"resolves":{"status":"FAILED"`) {
+	if len(alerts) != 3 || !strings.Contains(alerts[0].JSON, `"sessionId":"R-1"`) ||
+		!strings.Contains(alerts[0].JSON, `"source":"callout"`) || !strings.Contains(alerts[0].JSON, `"previousStatus":"RUNNING"`) ||
+		!strings.Contains(alerts[0].JSON, `"runType":"NORMAL"`) || !strings.Contains(alerts[2].JSON, `"resolves":{"status":"FAILED"`) {
 		t.Errorf("messages %+v", alerts)
 	}
 	if strings.Contains(r.log.String(), testHMACKey) {

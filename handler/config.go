@@ -30,6 +30,9 @@ type Config struct {
 	// With a Store only:
 	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
 	NotifyResolved bool          // NOTIFY_RESOLVED: publish a resolution when an open alert closes
+
+	AlertLink    string // ALERT_LINK: a link template for messages ({meterId}, {version}, {sessionId}); "" for none
+	AlertDetails bool   // ALERT_DETAILS: explain alerts of failed runs with Zuora's summary and audit trail
 }
 
 func (c Config) validate() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/example/zuora-runstatus/internal/alert"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,11 +83,11 @@ func (f *fakeZuora) calls() []zuora.Request {
 // fakeSNS records alerts; err makes every publish fail.
 type fakeSNS struct {
 	mu     sync.Mutex
-	alerts []Alert
+	alerts []alert.Message
 	err    error
 }
 
-func (p *fakeSNS) Publish(_ context.Context, a Alert) (string, error) {
+func (p *fakeSNS) Publish(_ context.Context, a alert.Message) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
@@ -102,10 +103,10 @@ func (p *fakeSNS) setErr(err error) {
 	p.err = err
 }
 
-func (p *fakeSNS) published() []Alert {
+func (p *fakeSNS) published() []alert.Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Alert(nil), p.alerts...)
+	return append([]alert.Message(nil), p.alerts...)
 }
 
 var errSNSDown = errors.New("sns: service unavailable")

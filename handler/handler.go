@@ -8,7 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"io"
@@ -28,25 +28,29 @@ type Checker interface {
 
 // Handler is the Lambda handler. Build it once per container with New.
 type Handler struct {
-	cfg      Config
-	zuora    Checker
-	alerts   Publisher
-	store    Store             // nil: no memory
-	memory   *memory.Keeper    // the memory's rules on store; nil without it
-	callouts *callout.Verifier // nil: callouts are refused
-	metrics  io.Writer         // nil: no metrics
-	log      *slog.Logger
-	now      func() time.Time
+	cfg       Config
+	zuora     Checker
+	alerts    Publisher
+	explainer alert.Explainer   // nil: alerts are not explained
+	store     Store             // nil: no memory
+	memory    *memory.Keeper    // the memory's rules on store; nil without it
+	callouts  *callout.Verifier // nil: callouts are refused
+	metrics   io.Writer         // nil: no metrics
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Deps are what the handler calls out to.
 type Deps struct {
-	Zuora    Checker
-	Alerts   Publisher
-	Store    Store             // nil: no memory (no STATE_TABLE)
-	Callouts callout.KeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
-	Metrics  io.Writer         // where the EMF records go (the function's stdout); nil: none
-	Log      *slog.Logger      // nil means slog.Default()
+	Zuora  Checker
+	Alerts Publisher
+	// Explainer asks Zuora why a run failed (*zuora.Client, as Zuora is);
+	// nil: alerts go without details.
+	Explainer alert.Explainer
+	Store     Store             // nil: no memory (no STATE_TABLE)
+	Callouts  callout.KeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
+	Metrics   io.Writer         // where the EMF records go (the function's stdout); nil: none
+	Log       *slog.Logger      // nil means slog.Default()
 }
 
 // New returns a Handler, or an error if cfg or deps are incomplete.
@@ -60,7 +64,8 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
-	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, store: deps.Store, metrics: deps.Metrics, log: deps.Log, now: time.Now}
+	h := &Handler{cfg: cfg, zuora: deps.Zuora, alerts: deps.Alerts, explainer: deps.Explainer, store: deps.Store,
+		metrics: deps.Metrics, log: deps.Log, now: time.Now}
 	// The memory and the verifier read the handler's clock, so tests that
 	// move it move all three.
 	clock := func() time.Time { return h.now() }
@@ -209,34 +214,17 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy t
 	metrics.From(ctx).Checked(rs.Name, rs.Latency)
 	res := newResult(c, rs, h.now())
 	countUnknown(ctx, res)
+	sc := scope{trackID: c.TrackID, entityIDs: c.EntityIDs, orgIDs: c.OrgIDs, observedAt: time.Now()}
 	if mo != nil {
-		err = h.observe(ctx, &res, "", time.Time{}, mo)
+		err = h.observe(ctx, &res, "", time.Time{}, mo, sc)
 	} else {
-		err = h.alertWithoutMemory(ctx, &res, nil)
+		err = h.alertWithoutMemory(ctx, &res, nil, sc)
 	}
 	h.log.InfoContext(ctx, "check",
 		"meterId", c.MeterID, "version", c.Version, "status", res.Status, "statusCode", res.StatusCode,
 		"zuoraLatencyMs", float64(rs.Latency.Microseconds())/1000, "attempts", rs.Attempts,
 		"zuoraRequestId", rs.RequestID, "trackId", c.TrackID, "alert", alertLog(res.Alert))
 	return res, err
-}
-
-// publish sends msg and records the outcome in res.Alert.
-func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message) error {
-	a, status, err := newAlert(h.cfg.TopicARN, msg)
-	if err == nil {
-		var id string
-		if id, err = h.alerts.Publish(ctx, a); err == nil {
-			res.Alert = &AlertOutcome{Published: true, MessageID: id, Event: msg.Event}
-			metrics.From(ctx).CountBy(metrics.Alerts, msg.Event)
-			return nil
-		}
-	}
-	res.Alert = &AlertOutcome{Published: false, Event: msg.Event}
-	metrics.From(ctx).Count(metrics.AlertPublishFailures)
-	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
-		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
-	return fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, msg.Event, res.MeterID, res.Version, status, err)
 }
 
 // countUnknown counts a status the function does not know (rule 7): a

@@ -140,9 +140,9 @@ func TestFailedStatusPublishesAlert(t *testing.T) {
 	if a.TopicARN != testTopic || a.Subject != "Zuora meter 102 version 0.0.1: FAILED" || a.GroupID != "" {
 		t.Errorf("alert = %+v", a)
 	}
-	msg := decode[map[string]any](t, []byte(a.Message))
+	msg := decode[map[string]any](t, []byte(a.JSON))
 	if _, has := msg["alert"]; has || msg["status"] != "FAILED" || msg["meterId"] != float64(102) {
-		t.Errorf("alert message = %s", a.Message)
+		t.Errorf("alert message = %s", a.JSON)
 	}
 }
 

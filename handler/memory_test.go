@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/example/zuora-runstatus/zuora"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
 // testClock is a clock tests move by hand.
@@ -180,7 +181,7 @@ func TestOwedAlertGoesOutWithTheNextCheck(t *testing.T) {
 		}
 	}
 	alerts := r.sns.published()
-	if len(alerts) != 1 || alerts[0].Subject != "Zuora meter 102 version 0.0.1: FAILED" || !strings.Contains(alerts[0].Message, `"status":"FAILED"`) {
+	if len(alerts) != 1 || alerts[0].Subject != "Zuora meter 102 version 0.0.1: FAILED" || !strings.Contains(alerts[0].JSON, `"status":"FAILED"`) {
 		t.Errorf("published %+v, want the owed FAILED alert once", alerts)
 	}
 }
@@ -415,5 +416,49 @@ func TestScheduledRunStopsBeforeTheDeadline(t *testing.T) {
 			}
 		}
 		r.clock.advance(time.Minute)
+	}
+}
+
+// An alert of a failed run says why, once: the details are asked of Zuora
+// when it is first built, and an alert owed after SNS refused it goes out
+// later with those same details, without asking again. Reminders and
+// resolutions ask nothing.
+func TestOwedAlertKeepsItsDetails(t *testing.T) {
+	sim := zuoratest.NewServer()
+	defer sim.Close()
+	sim.AddToken("tok")
+	sim.SetRuns(102, zuoratest.Run{SessionID: "R-1", Start: fixedNow.Add(-time.Hour), End: fixedNow, Output: 10,
+		Errors: []zuoratest.ErrorGroup{{Code: "1000002", Message: "no account", OperatorID: "op", OperatorName: "Rating", Count: 7}}})
+	explainer, err := zuora.New(zuora.Config{BaseURL: sim.URL, Tokens: zuora.StaticToken("tok")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newMemoryRig(t, Config{})
+	r.h.explainer, r.h.cfg.AlertDetails, r.h.cfg.RepeatAfter = explainer, true, time.Hour
+	r.h.memory.Rules.RepeatAfter = time.Hour
+	r.setStatus(failed)
+	r.sns.setErr(errSNSDown)
+	if _, err := r.check(t); err == nil {
+		t.Fatal("the refused page did not fail the check")
+	}
+	r.sns.setErr(nil)
+	r.clock.advance(time.Minute)
+	res, err := r.check(t)
+	if err != nil || res.Alert == nil || res.Alert.Details == nil || res.Alert.Details.Records.Errors != 7 {
+		t.Fatalf("the owed alert: %+v, %v", res.Alert, err)
+	}
+	if st := sim.Stats(); st.SummaryCalls != 1 || st.AuditCalls != 1 {
+		t.Errorf("%d summary and %d audit calls for one alert sent twice, want 1 and 1", st.SummaryCalls, st.AuditCalls)
+	}
+	r.clock.advance(2 * time.Hour) // a reminder
+	if res, err := r.check(t); err != nil || res.Alert == nil || res.Alert.Event != memory.EventReminder || res.Alert.Details != nil {
+		t.Errorf("the reminder: %+v, %v", res.Alert, err)
+	}
+	if st := sim.Stats(); st.SummaryCalls != 1 {
+		t.Errorf("a reminder asked Zuora why (%d summary calls)", st.SummaryCalls)
+	}
+	sent := r.sns.published()
+	if len(sent) != 2 || !strings.Contains(sent[0].JSON, `"errors":7`) || strings.Contains(sent[1].JSON, `"details"`) {
+		t.Errorf("messages: %v", sent)
 	}
 }

@@ -64,10 +64,10 @@ var errStale = errors.New("stale callout")
 // knows better. When the memory cannot be read or written, it alerts as a
 // function without memory does, and logs why: a duplicate page beats a
 // missed one.
-func (h *Handler) observe(ctx context.Context, res *Result, session string, at time.Time, mo *memo) error {
+func (h *Handler) observe(ctx context.Context, res *Result, session string, at time.Time, mo *memo, sc scope) error {
 	mo.wait()
 	if mo.err != nil {
-		return h.alertWithoutMemory(ctx, res, mo.err)
+		return h.alertWithoutMemory(ctx, res, mo.err, sc)
 	}
 	report, err := json.Marshal(res)
 	if err != nil {
@@ -77,11 +77,11 @@ func (h *Handler) observe(ctx context.Context, res *Result, session string, at t
 	obs := memory.Observation{Meter: m, Status: res.Status, StatusCode: res.StatusCode, Terminal: res.Terminal,
 		Session: session, At: at, Callout: res.Source == sourceCallout, Report: report}
 	out, err := h.memory.Record(ctx, mo.state(m), obs, nextOwner(ctx), func(ctx context.Context, msg memory.Message) (memory.Message, error) {
-		return msg, h.publish(ctx, res, msg)
+		return h.publish(ctx, res, msg, sc)
 	})
 	switch {
 	case errors.Is(err, memory.ErrUnavailable):
-		return h.alertWithoutMemory(ctx, res, err)
+		return h.alertWithoutMemory(ctx, res, err, sc)
 	case out.Stale:
 		return errStale
 	case !out.OpenSince.IsZero() && res.Alert == nil:
@@ -100,7 +100,7 @@ func (h *Handler) stateUnavailable(ctx context.Context, err error, attrs ...any)
 
 // alertWithoutMemory is the check of a function without STATE_TABLE: every
 // status in ALERT_ON alerts.
-func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause error) error {
+func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause error, sc scope) error {
 	if cause != nil {
 		h.stateUnavailable(ctx, cause, "meterId", res.MeterID, "version", res.Version, "alerting", h.cfg.alertsOn(res.Status))
 	}
@@ -111,7 +111,8 @@ func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause err
 	if err != nil {
 		return err
 	}
-	return h.publish(ctx, res, memory.Message{Event: memory.EventAlert, ID: deduplicationID(*res), Report: report})
+	_, err = h.publish(ctx, res, memory.Message{Event: memory.EventAlert, ID: deduplicationID(*res), Report: report}, sc)
+	return err
 }
 
 // owner names the invocation in the claims it writes (rule 8): the Lambda

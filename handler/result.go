@@ -2,6 +2,7 @@ package handler
 
 import (
 	"encoding/json"
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"time"
 
@@ -37,7 +38,11 @@ type Result struct {
 type AlertOutcome struct {
 	Published bool   `json:"published"`
 	MessageID string `json:"messageId,omitempty"`
-	Event     string `json:"event"` // EventAlert, EventReminder or EventResolved
+	Event     string `json:"event"` // memory.EventAlert, EventReminder or EventResolved
+	// An alert of a failed run says why, as its message does: what Zuora
+	// said (alert.Explain), and the error name of what it could not say.
+	Details      *alert.Details `json:"details,omitempty"`
+	DetailsError string         `json:"detailsError,omitempty"`
 }
 
 func newResult(c checkRequest, rs zuora.RunStatus, now time.Time) Result {

@@ -141,6 +141,7 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 	for _, a := range alerts {
 		printAlert(os.Stdout, a)
 	}
+	printEmail(os.Stdout, s.SentMessages())
 	fmt.Printf("\nsummary: events %d, ok %d, function errors %d, alerts %d, harness errors %d%s\n",
 		len(files), len(files)-failed-harnessErrors, failed, len(alerts), harnessErrors, machine)
 	if harnessErrors > 0 {

@@ -52,6 +52,24 @@ func printAlert(w io.Writer, a localstack.Alert) {
 	fmt.Fprintf(w, "  message: %s\n", msg.String())
 }
 
+// printEmail writes the e-mail of the first alert that says why its run
+// failed, as the function sent it to SNS for e-mail subscribers (moto
+// delivers no e-mail: the fault proxy kept what the function sent), and its
+// SMS line.
+func printEmail(w io.Writer, sent []localstack.Sent) {
+	for _, m := range sent {
+		if m.Attributes["event"] == "alert" && strings.Contains(m.Default, `"details"`) {
+			fmt.Fprintf(w, "\n== the e-mail an AlertEmail subscriber reads for %q (%d bytes)\n%s\n", m.Subject, len(m.Email), indent(m.Email))
+			fmt.Fprintf(w, "== its SMS (%d characters)\n  %s\n", len(m.SMS), m.SMS)
+			return
+		}
+	}
+}
+
+func indent(text string) string {
+	return "  | " + strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n  | ")
+}
+
 // pretty indents JSON, and returns anything else as it is.
 func pretty(s string) string {
 	var out bytes.Buffer

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/alert"
 )
 
 // loadAWSConfig is the SDK's default configuration (region, credentials,
@@ -55,23 +56,30 @@ type snsAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// snsPublisher adapts SNS to handler.Publisher.
+// snsPublisher adapts SNS to handler.Publisher. The message goes with
+// MessageStructure json: SQS, Lambda, HTTPS and email-json subscribers get
+// the JSON, e-mail subscribers the text, SMS subscribers the line.
 type snsPublisher struct{ api snsAPI }
 
-func (p snsPublisher) Publish(ctx context.Context, a handler.Alert) (string, error) {
-	attrs := make(map[string]snstypes.MessageAttributeValue, len(a.Attributes))
-	for _, at := range a.Attributes {
+func (p snsPublisher) Publish(ctx context.Context, m alert.Message) (string, error) {
+	attrs := make(map[string]snstypes.MessageAttributeValue, len(m.Attributes))
+	for _, at := range m.Attributes {
 		attrs[at.Name] = snstypes.MessageAttributeValue{DataType: aws.String(at.DataType), StringValue: aws.String(at.Value)}
 	}
+	body, err := json.Marshal(map[string]string{"default": m.JSON, "email": m.Email, "sms": m.SMS})
+	if err != nil {
+		return "", err
+	}
 	in := &sns.PublishInput{
-		TopicArn:          aws.String(a.TopicARN),
-		Subject:           aws.String(a.Subject),
-		Message:           aws.String(a.Message),
+		TopicArn:          aws.String(m.TopicARN),
+		Subject:           aws.String(m.Subject),
+		Message:           aws.String(string(body)),
+		MessageStructure:  aws.String("json"),
 		MessageAttributes: attrs,
 	}
-	if a.GroupID != "" {
-		in.MessageGroupId = aws.String(a.GroupID)
-		in.MessageDeduplicationId = aws.String(a.DeduplicationID)
+	if m.GroupID != "" {
+		in.MessageGroupId = aws.String(m.GroupID)
+		in.MessageDeduplicationId = aws.String(m.DeduplicationID)
 	}
 	out, err := p.api.Publish(ctx, in)
 	if err != nil {

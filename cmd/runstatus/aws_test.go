@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/alert"
 )
 
 // SNS's answers on the wire (query protocol, XML).
@@ -79,11 +80,13 @@ type noBackoff struct{}
 
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
-var fifoAlert = handler.Alert{
+var fifoAlert = alert.Message{
 	TopicARN: "arn:aws:sns:us-east-1:123456789012:alerts.fifo",
 	Subject:  "Zuora meter 102 version 0.0.1: FAILED",
-	Message:  `{"meterId":102}`,
-	Attributes: []handler.MessageAttribute{
+	JSON:     `{"meterId":102}`,
+	Email:    "Zuora meter 102 version 0.0.1: FAILED\n",
+	SMS:      "Zuora meter 102 v0.0.1 FAILED",
+	Attributes: []alert.Attribute{
 		{Name: "meterId", DataType: "Number", Value: "102"}, {Name: "status", DataType: "String", Value: "FAILED"},
 	},
 	GroupID:         "102:0.0.1",
@@ -98,8 +101,17 @@ func TestSNSThrottledIsRetried(t *testing.T) {
 	if err != nil || id != "94f20ce6-13c5-43a0-9a9e-ca52d816e90b" {
 		t.Fatalf("Publish = %q, %v", id, err)
 	}
-	if n := len(endpoint.requests()); n != 3 {
-		t.Errorf("%d requests, want 3: two Throttled, then the message", n)
+	reqs := endpoint.requests()
+	if n := len(reqs); n != 3 {
+		t.Fatalf("%d requests, want 3: two Throttled, then the message", n)
+	}
+	// One message for each kind of subscriber, and the FIFO ids.
+	var bodies map[string]string
+	last := reqs[2]
+	if err := json.Unmarshal([]byte(last.Get("Message")), &bodies); err != nil || last.Get("MessageStructure") != "json" ||
+		bodies["default"] != fifoAlert.JSON || bodies["email"] != fifoAlert.Email || bodies["sms"] != fifoAlert.SMS ||
+		last.Get("MessageGroupId") != "102:0.0.1" || last.Get("MessageDeduplicationId") != "d3" {
+		t.Errorf("the Publish request: %v (%v)", last, err)
 	}
 
 	plain := newFakeSNSEndpoint(t, 2)

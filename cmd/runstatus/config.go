@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/example/zuora-runstatus/handler"
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/zuora"
 )
@@ -136,7 +138,39 @@ func loadMemory(env func(string) string, s *settings) error {
 	if s.calloutID = env("CALLOUT_SECRET_ID"); s.calloutID != "" && s.stateTable == "" {
 		return configError("CALLOUT_SECRET_ID", errors.New("needs STATE_TABLE: callouts are deduplicated and kept by session in it"))
 	}
+	return loadAlerts(env, h)
+}
+
+// loadAlerts reads what the messages say besides the result: the link,
+// and whether Zuora is asked why a run failed.
+func loadAlerts(env func(string) string, h *handler.Config) error {
+	if h.AlertLink = env("ALERT_LINK"); h.AlertLink != "" && !isLinkTemplate(h.AlertLink) {
+		return configError("ALERT_LINK", fmt.Errorf("%q is not an https:// URL (with {meterId}, {version} or {sessionId} to fill in), of at most %d characters", truncate(h.AlertLink, 60), maxLinkTemplate))
+	}
+	h.AlertDetails = true
+	if v := env("ALERT_DETAILS"); v != "" {
+		var err error
+		if h.AlertDetails, err = strconv.ParseBool(v); err != nil {
+			return configError("ALERT_DETAILS", fmt.Errorf("%q is not true or false", v))
+		}
+	}
 	return nil
+}
+
+// maxLinkTemplate bounds ALERT_LINK: it goes into every message.
+const maxLinkTemplate = 1024
+
+// isLinkTemplate accepts an https:// URL, placeholders filled in.
+func isLinkTemplate(v string) bool {
+	u, err := url.Parse(alert.Link(v, 1, "0.0.1", "R-1"))
+	return len(v) <= maxLinkTemplate && err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func parseRepeatAfter(v string) (time.Duration, error) {

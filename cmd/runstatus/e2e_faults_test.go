@@ -88,12 +88,12 @@ func TestLostClaimAnswerEndToEnd(t *testing.T) {
 // publish has its own budget, so the next check does not page again.
 func TestRecordAfterSlowPublishEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "3"})
+	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "6"})
 	s.Sim.SetMeter(350, "0.0.1", zuoratest.Step{Status: 8})
 	s.SetFaults(func(op string, n int) localstack.Fault {
 		switch {
-		case op == "SNS.Publish" && n == 1:
-			return localstack.Fault{Delay: 2800 * time.Millisecond}
+		case op == "SNS.Publish" && n == 1: // SNS would answer just before the deadline
+			return localstack.Fault{Delay: 5700 * time.Millisecond}
 		case op == "DynamoDB.UpdateItem" && n == 2: // the write after the publish
 			return localstack.Fault{Delay: 300 * time.Millisecond}
 		}

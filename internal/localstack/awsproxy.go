@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -34,6 +35,20 @@ type awsProxy struct {
 	calls     map[string]int // requests per operation
 	injected  map[string]int // faults per operation
 	recording []AWSCall      // every request since record, in order
+	sent      []Sent         // the function's SNS publishes SNS took
+}
+
+// Sent is a message the function published, as it sent it to SNS: with
+// MessageStructure json, one body for each kind of subscriber. moto
+// delivers only the default body to the queue; an e-mail subscriber would
+// get Email, an SMS one SMS.
+type Sent struct {
+	At                         time.Time // when the function's request reached SNS
+	Subject                    string
+	Default, Email, SMS        string
+	Attributes                 map[string]string // name → value
+	MessageStructure, TopicARN string
+	GroupID, DeduplicationID   string
 }
 
 // Fault is what the proxy does to one request instead of passing it on.
@@ -140,11 +155,48 @@ func (p *awsProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 		return
 	}
+	if op == "SNS.Publish" && status == http.StatusOK {
+		p.keepSent(body)
+	}
 	for k, vs := range header {
 		w.Header()[k] = vs
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(answer)
+}
+
+// keepSent keeps a Publish request's message as the function sent it.
+func (p *awsProxy) keepSent(body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return
+	}
+	m := Sent{At: time.Now(), Subject: form.Get("Subject"), Default: form.Get("Message"), MessageStructure: form.Get("MessageStructure"),
+		TopicARN: form.Get("TopicArn"), GroupID: form.Get("MessageGroupId"), DeduplicationID: form.Get("MessageDeduplicationId"),
+		Attributes: map[string]string{}}
+	if m.MessageStructure == "json" {
+		var bodies map[string]string
+		if json.Unmarshal([]byte(m.Default), &bodies) == nil {
+			m.Default, m.Email, m.SMS = bodies["default"], bodies["email"], bodies["sms"]
+		}
+	}
+	for i := 1; form.Has(fmt.Sprintf("MessageAttributes.entry.%d.Name", i)); i++ {
+		m.Attributes[form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i))] = form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Value.StringValue", i))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, m)
+}
+
+// SentMessages returns, and forgets, the messages the function published
+// so far, oldest first, as it sent them to SNS.
+func (s *Stack) SentMessages() []Sent {
+	p := s.proxy
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.sent
+	p.sent = nil
+	return out
 }
 
 // record starts a new recording of the requests.

@@ -202,6 +202,7 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 		"ZUORA_SECRET_ID": SecretName,
 		"ALERT_TOPIC_ARN": s.TopicARN,
 		"ALERT_ON":        "FAILED",
+		"ALERT_LINK":      "https://zuora.example.com/meters/{meterId}",
 		"WATCH_METERS":    "101:0.0.1,102:0.0.1,104:2.0.0",
 		"STATE_TABLE":     StateTableName,
 

@@ -65,7 +65,7 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	if obs.Status != zuora.Unknown {
 		if fresh := r.advance(prev, &next, obs, now); fresh != nil {
 			fresh.ID = transitionID(next.Meter, fresh.Event, prev.Rev+1)
-			fresh.Report = obs.Report
+			fresh.Report, fresh.LastSeen = obs.Report, prev.CheckedAt
 			next.Outbox = enqueue(prev.Outbox, *fresh)
 		}
 	}

@@ -106,6 +106,10 @@ type Message struct {
 	Report json.RawMessage
 	// Resolves is what a resolution closes.
 	Resolves *Resolution
+	// LastSeen is when a check last saw the meter version before this
+	// transition (zero: never): for a failure, when it was last seen not
+	// failed, where a look for what went wrong starts.
+	LastSeen time.Time
 }
 
 // Resolution is the alert a resolution closes: its status, and since when.

@@ -125,7 +125,7 @@ func fullState(m memory.Meter, writer string) memory.State {
 	return memory.State{Meter: m, Status: "COMPLETED", StatusCode: 7, Session: "R-42", CheckedAt: at, ChangedAt: since,
 		AlertStatus: "FAILED", AlertSince: since, NotifiedAt: at.Add(-time.Minute),
 		Outbox: []memory.Message{
-			{Event: memory.EventAlert, ID: "a1", Report: json.RawMessage(`{"meterId":7,"status":"FAILED"}`)},
+			{Event: memory.EventAlert, ID: "a1", Report: json.RawMessage(`{"meterId":7,"status":"FAILED"}`), LastSeen: since.Add(-time.Hour)},
 			{Event: memory.EventResolved, ID: "r1", Report: json.RawMessage(`{"meterId":7,"status":"COMPLETED"}`),
 				Resolves: &memory.Resolution{Status: "FAILED", Since: since}},
 		},

@@ -55,6 +55,7 @@ type message struct {
 	Report         string    `dynamodbav:"result"`
 	ResolvesStatus string    `dynamodbav:"resolvesStatus,omitempty"`
 	ResolvesSince  time.Time `dynamodbav:"resolvesSince,omitempty"`
+	LastSeen       time.Time `dynamodbav:"lastSeen,omitempty"`
 }
 
 // checkStateNames are the attributes of checkState: Save removes those
@@ -76,7 +77,7 @@ func encodeCheckState(s memory.State) (map[string]types.AttributeValue, error) {
 		ChangedAt: s.ChangedAt, AlertStatus: s.AlertStatus, AlertSince: s.AlertSince, NotifiedAt: s.NotifiedAt,
 		LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer}
 	for _, m := range s.Outbox {
-		msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report)}
+		msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report), LastSeen: m.LastSeen}
 		if m.Resolves != nil {
 			msg.ResolvesStatus, msg.ResolvesSince = m.Resolves.Status, m.Resolves.Since
 		}
@@ -102,7 +103,7 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 		it.Outbox = []message{*it.Pending}
 	}
 	for _, m := range it.Outbox {
-		msg := memory.Message{Event: m.Event, ID: m.ID}
+		msg := memory.Message{Event: m.Event, ID: m.ID, LastSeen: m.LastSeen}
 		if m.Report != "" {
 			msg.Report = json.RawMessage(m.Report)
 		}

@@ -1,0 +1,236 @@
+package main
+
+// Alerts people can act on, end to end: a failed run's page says why, from
+// Zuora's summary and audit trail as the simulator scripts them, within its
+// budget whatever Zuora does, and never with a customer's record in it.
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
+)
+
+// e2eDetails is the contract's "details" object, as a subscriber reads it.
+type e2eDetails struct {
+	SessionID string `json:"sessionId"`
+	Records   *struct{ Output, Errors int64 }
+	TopErrors []struct {
+		ErrorCode string `json:"errorCode"`
+		Count     int64  `json:"count"`
+	} `json:"topErrors"`
+	Operators []struct {
+		ID     string `json:"id"`
+		Errors int64  `json:"errors"`
+	} `json:"operators"`
+	Samples []struct {
+		ErrorCode, ErrorMessage, OperatorName, OperatorType string
+	} `json:"samples"`
+}
+
+// e2eRun is a failed session of meter with n records in error at one
+// operator, with code.
+func e2eRun(session string, start time.Time, code string, n int64) zuoratest.Run {
+	return zuoratest.Run{SessionID: session, Start: start, End: start.Add(20 * time.Minute), Output: 1000,
+		Errors: []zuoratest.ErrorGroup{{Code: code, Message: "records of " + session + " failed", OperatorID: "op-" + session,
+			OperatorName: "Rating", OperatorType: "BILLING-RATING", Count: n}}}
+}
+
+// e2eSentFor is the one message the function sent to SNS for meter.
+func e2eSentFor(t *testing.T, sent []localstack.Sent, meter int64) localstack.Sent {
+	t.Helper()
+	var found []localstack.Sent
+	for _, m := range sent {
+		if m.Attributes["meterId"] == fmt.Sprint(meter) {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d messages sent for meter %d, want 1", len(found), meter)
+	}
+	return found[0]
+}
+
+// A FAILED transition seen by a poll and one told by a callout: each page
+// carries the counts, top errors, operators and samples the simulator
+// scripted, the callout's of its own session only; an e-mail and an SMS a
+// person reads; no record's payload anywhere.
+func TestAlertDetailsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	now := time.Now().UTC()
+	s.Sim.SetMeter(801, "0.0.1", zuoratest.Step{Status: 8})
+	s.Sim.SetRuns(801, e2eRun("R-801", now.Add(-time.Hour), "1000002", 240))
+	s.Sim.SetRuns(802, e2eRun("R-old", now.Add(-3*time.Hour), "70002011", 5), e2eRun("R-new", now.Add(-time.Hour), "53100320", 77))
+
+	poll := e2eInvoke(t, s, `{"meterId": 801, "version": "0.0.1"}`)
+	status, callout := e2eDeliver(t, s.CalloutNotifier(), "d-802", e2eSession("802", "R-new", "FAILED", "0.0.1"))
+	if poll.Failed() || status != 200 {
+		t.Fatalf("poll %s; callout %d %+v", poll.Body, status, callout)
+	}
+	sent := s.SentMessages()
+	for _, tt := range []struct {
+		meter          int64
+		session, code  string
+		errors         int64
+		fromPollWindow bool
+	}{{801, "", "1000002", 240, true}, {802, "R-new", "53100320", 77, false}} {
+		m := e2eSentFor(t, sent, tt.meter)
+		var msg struct {
+			Details      *e2eDetails
+			DetailsError string
+			Link         string
+		}
+		e2eMust(t, json.Unmarshal([]byte(m.Default), &msg))
+		d := msg.Details
+		if d == nil || msg.DetailsError != "" || d.SessionID != tt.session || d.Records == nil || d.Records.Errors != tt.errors ||
+			len(d.TopErrors) != 1 || d.TopErrors[0].ErrorCode != tt.code || len(d.Operators) != 1 || len(d.Samples) != 3 ||
+			d.Samples[0].OperatorName != "Rating" || !strings.Contains(msg.Link, fmt.Sprint(tt.meter)) {
+			t.Errorf("meter %d: %s", tt.meter, m.Default)
+		}
+		for _, want := range []string{"Records: " + fmt.Sprint(tt.errors) + " in error", tt.code, "Rating (op-", "Sample errors (3)", "To quote to Zuora", "Next:"} {
+			if !strings.Contains(m.Email, want) {
+				t.Errorf("meter %d: the e-mail lacks %q:\n%s", tt.meter, want, m.Email)
+			}
+		}
+		if m.MessageStructure != "json" || m.SMS != fmt.Sprintf("Zuora meter %d v0.0.1 FAILED: %d records in error", tt.meter, tt.errors) {
+			t.Errorf("meter %d: structure %q, SMS %q", tt.meter, m.MessageStructure, m.SMS)
+		}
+	}
+	res := e2eDecode[struct {
+		Alert *struct{ Details *e2eDetails }
+	}](t, poll.Body)
+	if res.Alert == nil || res.Alert.Details == nil || res.Alert.Details.Records.Errors != 240 {
+		t.Errorf("the check's alert does not carry the details: %s", poll.Body)
+	}
+	e2eNoPayload(t, s, sent, string(poll.Body), fmt.Sprint(callout))
+}
+
+// e2eNoPayload wants the simulator's payload marker in no message, no
+// e-mail or SMS text, no log line and no reply.
+func e2eNoPayload(t *testing.T, s *localstack.Stack, sent []localstack.Sent, replies ...string) {
+	t.Helper()
+	texts := append([]string{s.FunctionLog()}, replies...)
+	for _, m := range sent {
+		texts = append(texts, m.Default, m.Email, m.SMS, m.Subject)
+	}
+	for _, text := range texts {
+		if strings.Contains(text, zuoratest.PayloadMarker) {
+			t.Fatalf("a customer's record reached a message, a log or a reply: %.300s", text)
+		}
+	}
+}
+
+// Zuora cannot say why: the summary answers 500, or slower than the
+// budget, or the container's breaker is open. The page goes out anyway,
+// within 3.5 s of the check, saying what is missing, after two Zuora calls
+// at most.
+func TestAlertDetailsFailuresEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	n := s.CalloutNotifier()
+	now := time.Now().UTC()
+	for i, tt := range []struct {
+		name   string
+		fault  zuoratest.Fault
+		before func()
+	}{
+		{"summary 500", zuoratest.Fault{HTTPStatus: 500}, nil},
+		{"slower than the budget", zuoratest.Fault{Latency: 10 * time.Second}, nil},
+		{"breaker open", zuoratest.Fault{}, func() {
+			// Three checks of three 503s each open the container's breaker.
+			s.Sim.SetMeter(819, "0.0.1", zuoratest.Step{HTTPStatus: 503})
+			for range 3 {
+				e2eInvoke(t, s, `{"meterId": 819, "version": "0.0.1"}`)
+			}
+		}},
+	} {
+		meter := int64(811 + i)
+		s.Sim.SetRuns(meter, e2eRun("R-1", now.Add(-time.Hour), "1000002", 10))
+		s.Sim.SetSummaryFault(tt.fault)
+		if tt.before != nil {
+			tt.before()
+		}
+		s.SentMessages()
+		before := s.Sim.Stats()
+		start := time.Now()
+		status, r := e2eDeliver(t, n, fmt.Sprintf("f-%d", meter), e2eSession(fmt.Sprint(meter), "R-1", "FAILED", "0.0.1"))
+		after := s.Sim.Stats()
+		calls := after.SummaryCalls - before.SummaryCalls + after.AuditCalls - before.AuditCalls
+		sent := s.SentMessages()
+		took := time.Duration(0)
+		if len(sent) == 1 {
+			took = sent[0].At.Sub(start) // from the callout's delivery to the page reaching SNS
+		}
+		if status != 200 || len(sent) != 1 || took > 3500*time.Millisecond || calls > 2 ||
+			!strings.Contains(sent[0].Default, `"detailsError":"Zuora`) || !strings.Contains(sent[0].Email, "incomplete") {
+			t.Errorf("%s: HTTP %d in %s, %d Zuora calls, %d messages %+v; reply %+v", tt.name, status, took, calls, len(sent), sent, r)
+		}
+		t.Logf("%s: paged in %s after %d Zuora calls", tt.name, took.Round(time.Millisecond), calls)
+	}
+	s.Sim.SetSummaryFault()
+}
+
+// The longest version, session id and error message the simulator can
+// produce still give an e-mail of at most 8 KB and an SMS of at most 140
+// characters.
+func TestAlertTextBoundsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	version, session := strings.Repeat("v", 64), strings.Repeat("S", 64)
+	run := e2eRun(session, time.Now().Add(-time.Hour), strings.Repeat("9", 128), 1<<40)
+	for i := range 6 {
+		g := run.Errors[0]
+		g.Code, g.OperatorID, g.Message = fmt.Sprintf("%0128d", i), fmt.Sprintf("op-%0124d", i), strings.Repeat("é", 2000)
+		run.Errors = append(run.Errors, g)
+	}
+	s.Sim.SetRuns(9223372036854775807, run)
+	body := fmt.Sprintf(`{"meterId": 9223372036854775807, "sessionId": %q, "status": "FAILED", "previousStatus": "CONSUME_COMPLETED", "runType": "NORMAL", "version": %q}`, session, version)
+	if status, r := e2eDeliver(t, s.CalloutNotifier(), "long", body); status != 200 {
+		t.Fatalf("%d %+v", status, r)
+	}
+	m := e2eSentFor(t, s.SentMessages(), 9223372036854775807)
+	t.Logf("e-mail %d bytes, SMS %d characters: %s", len(m.Email), len(m.SMS), m.SMS)
+	if len(m.Email) > 8<<10 || len(m.SMS) > 140 || !strings.Contains(m.Default, `"records"`) {
+		t.Errorf("e-mail %d bytes, SMS %d characters, message %.200s", len(m.Email), len(m.SMS), m.Default)
+	}
+}
+
+// A 500-meter batch in which 50 meters newly failed: the 50 pages say why,
+// for at most 100 Zuora calls more than the batch's own 500. (Without
+// STATE_TABLE every failure is new, and the test spends no time on moto.)
+func TestAlertDetailsBatchEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, localstack.NoMemory(nil))
+	batch := func(first int64) string {
+		var items []string
+		for id := first; id < first+500; id++ {
+			status := 7
+			if id%10 == 0 {
+				status = 8
+				s.Sim.SetRuns(id, e2eRun("R-1", time.Now().Add(-time.Hour), "1000002", 3))
+			}
+			s.Sim.SetMeter(id, "0.0.1", zuoratest.Step{Status: status})
+			items = append(items, fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, id))
+		}
+		return `{"meters": [` + strings.Join(items, ",") + `]}`
+	}
+	for _, first := range []int64{830000} {
+		payload := batch(first)
+		before := s.Sim.Stats()
+		r := e2eInvoke(t, s, payload)
+		after := s.Sim.Stats()
+		explains := after.SummaryCalls - before.SummaryCalls + after.AuditCalls - before.AuditCalls
+		b := e2eDecode[e2eBatch](t, r.Body)
+		pages := len(s.SentMessages())
+		t.Logf("batch from %d: %s, %d pages, %d run-status and %d more Zuora calls", first, r.Duration, pages,
+			after.RunStatusCalls-before.RunStatusCalls, explains)
+		if r.Failed() || b.Summary.ByStatus["FAILED"] != 50 || pages != 50 || explains > 100 {
+			t.Errorf("batch from %d: %s %s, %d pages, %d calls to explain them", first, r.ErrorType, r.ErrorMessage, pages, explains)
+		}
+	}
+}

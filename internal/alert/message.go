@@ -1,0 +1,155 @@
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/example/zuora-runstatus/internal/memory"
+)
+
+// Message is one message for the topic, as SNS takes it.
+type Message struct {
+	TopicARN string
+	Subject  string // at most 100 characters (SNS's limit)
+	// JSON is the message every machine subscriber gets (SQS, Lambda,
+	// HTTPS, email-json): the check's result, as it is, with what the
+	// message adds. Email and SMS are what people read.
+	JSON, Email, SMS string
+	Attributes       []Attribute
+	GroupID          string // FIFO topics only
+	DeduplicationID  string // FIFO topics only
+}
+
+// Attribute is an SNS message attribute (DataType "String" or "Number").
+type Attribute struct {
+	Name, DataType, Value string
+}
+
+const maxSubject = 100 // SNS's limit
+
+// report is what a message reads of the result it reports.
+type report struct {
+	MeterID        int64     `json:"meterId"`
+	Version        string    `json:"version"`
+	Status         string    `json:"status"`
+	StatusCode     int       `json:"statusCode"`
+	CheckedAt      time.Time `json:"checkedAt"`
+	TrackID        string    `json:"trackId"`
+	ZuoraRequestID string    `json:"zuoraRequestId"`
+	Source         string    `json:"source"`
+	SessionID      string    `json:"sessionId"`
+	PreviousStatus string    `json:"previousStatus"`
+	RunType        string    `json:"runType"`
+	Details        *Details  `json:"details"`
+	DetailsError   string    `json:"detailsError"`
+}
+
+// Build writes the message of msg for topicARN. msg's report is the result
+// it is about (with details, when Explain gave some); linkTemplate, when
+// set, is ALERT_LINK.
+func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
+	var r report
+	if err := json.Unmarshal(msg.Report, &r); err != nil {
+		return Message{}, fmt.Errorf("the message's report: %w", err)
+	}
+	link := Link(linkTemplate, r.MeterID, r.Version, r.SessionID)
+	body := msg.Report
+	if msg.Resolves != nil {
+		res := *msg.Resolves
+		res.Since = res.Since.UTC()
+		body = With(body, "resolves", res)
+	}
+	if link != "" {
+		body = With(body, "link", link)
+	}
+	m := Message{
+		TopicARN: topicARN,
+		Subject:  subject(r, msg.Event),
+		JSON:     string(body),
+		Email:    email(r, msg, link),
+		SMS:      sms(r, msg.Event),
+		Attributes: []Attribute{
+			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
+			{"version", "String", r.Version},
+			{"status", "String", r.Status},
+			{"statusCode", "Number", strconv.Itoa(r.StatusCode)},
+			{"event", "String", msg.Event},
+		},
+	}
+	if strings.HasSuffix(topicARN, ".fifo") {
+		m.GroupID = fmt.Sprintf("%d:%s", r.MeterID, r.Version)
+		m.DeduplicationID = msg.ID
+	}
+	return m, nil
+}
+
+// subject is "Zuora meter 123 version 0.0.1: " and what happened, with the
+// version shortened when a long one would pass SNS's 100-character limit.
+func subject(r report, event string) string {
+	tail := r.Status
+	switch event {
+	case memory.EventReminder:
+		tail = "still " + r.Status
+	case memory.EventResolved:
+		tail = "resolved (" + r.Status + ")"
+	}
+	return Subject(r.MeterID, r.Version, tail)
+}
+
+// Subject is "Zuora meter 123 version 0.0.1: " and tail, at most 100
+// characters.
+func Subject(meterID int64, version, tail string) string {
+	s := fmt.Sprintf("Zuora meter %d version %s: %s", meterID, version, tail)
+	if len(s) <= maxSubject {
+		return s
+	}
+	over := min(len(s)-maxSubject+len("..."), len(version))
+	return fmt.Sprintf("Zuora meter %d version %s...: %s", meterID, version[:len(version)-over], tail)
+}
+
+// With adds name to the JSON object obj, after the fields it has, so the
+// object keeps its order. A value that does not encode is left out.
+func With(obj json.RawMessage, name string, value any) json.RawMessage {
+	v, err := json.Marshal(value)
+	end := bytes.LastIndexByte(obj, '}')
+	if err != nil || end < 0 {
+		return obj
+	}
+	out := append([]byte(nil), obj[:end]...)
+	if bytes.TrimSpace(out)[len(bytes.TrimSpace(out))-1] != '{' {
+		out = append(out, ',')
+	}
+	out = strconv.AppendQuote(out, name)
+	out = append(append(append(out, ':'), v...), obj[end:]...)
+	return out
+}
+
+// Explained reports whether a report already carries what Explain gave
+// (an owed alert keeps the details it was first built with).
+func Explained(rep json.RawMessage) bool {
+	var r report
+	return json.Unmarshal(rep, &r) == nil && (r.Details != nil || r.DetailsError != "")
+}
+
+// Link fills in an ALERT_LINK template; "" without one.
+func Link(template string, meterID int64, version, sessionID string) string {
+	if template == "" {
+		return ""
+	}
+	return strings.NewReplacer("{meterId}", strconv.FormatInt(meterID, 10), "{version}", url.PathEscape(version),
+		"{sessionId}", url.PathEscape(sessionID)).Replace(template)
+}
+
+// DetailsOf returns the details and the details error a report carries.
+func DetailsOf(rep json.RawMessage) (*Details, string) {
+	var r report
+	if json.Unmarshal(rep, &r) != nil {
+		return nil, ""
+	}
+	return r.Details, r.DetailsError
+}

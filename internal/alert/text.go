@@ -1,0 +1,208 @@
+package alert
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/example/zuora-runstatus/internal/memory"
+)
+
+// Bounds of what people read: an e-mail stays small enough to read in ten
+// seconds, and an SMS is one message.
+const (
+	maxEmail   = 8 << 10
+	maxSMS     = 140
+	maxMessage = 200 // of a sample error's message, in the e-mail
+	maxField   = 64  // of an id or a code, in the e-mail
+)
+
+// email is the plain text an e-mail subscriber gets: what happened, since
+// when, how bad, why (Zuora's details), what to quote to Zuora, and what to
+// do next.
+func email(r report, msg memory.Message, link string) string {
+	var b strings.Builder
+	b.WriteString(subject(r, msg.Event) + "\n\n")
+	switch msg.Event {
+	case memory.EventResolved:
+		writeResolved(&b, r, msg.Resolves)
+	case memory.EventReminder:
+		fmt.Fprintf(&b, "Meter %d, version %s, is still %s (checked %s).\n", r.MeterID, r.Version, r.Status, when(r.CheckedAt))
+		writeRun(&b, r)
+		b.WriteString("\nNext: the alert stays open until a run of this meter version ends in another status.\n")
+	default:
+		fmt.Fprintf(&b, "Meter %d, version %s: the run is %s (seen %s by %s).\n", r.MeterID, r.Version, r.Status, when(r.CheckedAt), seenBy(r))
+		writeRun(&b, r)
+		writeDetails(&b, r)
+		run := "the meter's latest run"
+		if r.SessionID != "" {
+			run = "session " + clip(r.SessionID, maxField)
+		}
+		fmt.Fprintf(&b, "\nNext: open %s in Zuora (Mediation > Audit Trail > Runs), fix the records in error\n"+
+			"(the top error code first), then run the meter again. A resolution follows when a run of this\n"+
+			"meter version completes.\n", run)
+	}
+	writeQuote(&b, r)
+	if link != "" {
+		b.WriteString("Meter page: " + link + "\n")
+	}
+	return clip(b.String(), maxEmail)
+}
+
+func seenBy(r report) string {
+	if r.Source == "callout" {
+		return "Zuora's notification"
+	}
+	return "a check"
+}
+
+func writeRun(b *strings.Builder, r report) {
+	if r.SessionID == "" {
+		return
+	}
+	fmt.Fprintf(b, "Session: %s", clip(r.SessionID, maxField))
+	if r.RunType != "" {
+		fmt.Fprintf(b, ", run type %s", clip(r.RunType, maxField))
+	}
+	if r.PreviousStatus != "" {
+		fmt.Fprintf(b, ", %s before", clip(r.PreviousStatus, maxField))
+	}
+	b.WriteString(".\n")
+}
+
+func writeResolved(b *strings.Builder, r report, res *memory.Resolution) {
+	was := "an alert status"
+	if res != nil {
+		was = res.Status + " since " + when(res.Since)
+	}
+	fmt.Fprintf(b, "Meter %d, version %s: the alert is closed. It was %s; a check %s saw %s.\n",
+		r.MeterID, r.Version, was, when(r.CheckedAt), r.Status)
+	b.WriteString("\nNothing to do.\n")
+}
+
+// writeDetails is why Zuora says the run failed: counts, top error codes,
+// operators, and a few records in error, without the records.
+func writeDetails(b *strings.Builder, r report) {
+	d := r.Details
+	if d == nil {
+		d = &Details{}
+	}
+	if d.Records != nil {
+		fmt.Fprintf(b, "Records: %s in error of %s (%s output).\n", count(d.Records.Errors),
+			count(d.Records.Errors+d.Records.Output), count(d.Records.Output))
+	}
+	if d.From != nil && d.To != nil {
+		fmt.Fprintf(b, "Looked at: runs from %s to %s.\n", when(*d.From), when(*d.To))
+	}
+	if len(d.TopErrors) > 0 {
+		b.WriteString("\nTop error codes:\n")
+		for _, e := range d.TopErrors {
+			fmt.Fprintf(b, "  %-24s %s records\n", clip(e.ErrorCode, maxField), count(e.Count))
+		}
+	}
+	if len(d.Operators) > 0 {
+		b.WriteString("\nOperators with errors:\n")
+		for _, o := range d.Operators {
+			name := clip(o.ID, maxField)
+			if o.Name != "" {
+				name = clip(o.Name, maxField) + " (" + name + ")"
+			}
+			fmt.Fprintf(b, "  %-56s %s records\n", name, count(o.Errors))
+		}
+	}
+	if len(d.Samples) > 0 {
+		fmt.Fprintf(b, "\nSample errors (%d):\n", len(d.Samples))
+		for _, s := range d.Samples {
+			writeSample(b, s)
+		}
+	}
+	if r.DetailsError != "" {
+		fmt.Fprintf(b, "\nZuora's details are incomplete (%s): see the session in Zuora.\n", r.DetailsError)
+	}
+}
+
+func writeSample(b *strings.Builder, s Sample) {
+	b.WriteString("  -")
+	if s.ErrorTime != nil {
+		b.WriteString(" " + when(*s.ErrorTime))
+	}
+	if s.ErrorCode != "" {
+		b.WriteString(" " + clip(s.ErrorCode, maxField))
+	}
+	if s.OperatorName != "" || s.OperatorType != "" {
+		fmt.Fprintf(b, " at %s (%s)", clip(s.OperatorName, maxField), clip(s.OperatorType, maxField))
+	}
+	if s.ErrorMessage != "" {
+		b.WriteString(": " + clip(oneLine(s.ErrorMessage), maxMessage))
+	}
+	b.WriteString("\n")
+}
+
+// writeQuote is what Zuora's support asks for.
+func writeQuote(b *strings.Builder, r report) {
+	var ids []string
+	if r.SessionID != "" {
+		ids = append(ids, "session "+clip(r.SessionID, maxField))
+	}
+	if r.ZuoraRequestID != "" {
+		ids = append(ids, "Zuora-Request-Id "+clip(r.ZuoraRequestID, maxField))
+	}
+	if r.TrackID != "" {
+		ids = append(ids, "track id "+clip(r.TrackID, maxField))
+	}
+	if len(ids) > 0 {
+		b.WriteString("\nTo quote to Zuora: " + strings.Join(ids, ", ") + ".\n")
+	}
+}
+
+// sms is one line of at most 140 characters: what and, for a failure, how
+// bad.
+func sms(r report, event string) string {
+	tail := r.Status
+	switch event {
+	case memory.EventReminder:
+		tail = "still " + r.Status
+	case memory.EventResolved:
+		tail = "resolved (" + r.Status + ")"
+	default:
+		if r.Details != nil && r.Details.Records != nil {
+			tail += ": " + strconv.FormatInt(r.Details.Records.Errors, 10) + " records in error"
+		}
+	}
+	version := r.Version
+	line := func() string { return fmt.Sprintf("Zuora meter %d v%s %s", r.MeterID, version, tail) }
+	if over := len(line()) - maxSMS; over > 0 {
+		version = version[:max(len(version)-over-len("..."), 0)] + "..."
+	}
+	return clip(line(), maxSMS)
+}
+
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// count writes n with thousands separators.
+func count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// clip shortens s to at most n bytes, marking the cut, and never inside a
+// character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n-3, 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
