@@ -153,7 +153,11 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 		countUnknown(ctx, res)
 		sc := scope{trackID: trackID, entityIDs: h.cfg.EntityIDs, orgIDs: h.cfg.OrgIDs, observedAt: arrived}
 		if mo != nil {
-			err = h.observe(ctx, &res, ev.Session, at.UTC().Truncate(time.Second), mo, sc)
+			news := calloutNews{session: ev.Session, at: at.UTC().Truncate(time.Second), start: ev.Start}
+			if news.start.After(now) {
+				news.start = now
+			}
+			err = h.observe(ctx, &res, news, mo, sc)
 		} else {
 			err = h.alertWithoutMemory(ctx, &res, nil, sc)
 		}

@@ -33,6 +33,10 @@ type Config struct {
 
 	AlertLink    string // ALERT_LINK: a link template for messages ({meterId}, {version}, {sessionId}); "" for none
 	AlertDetails bool   // ALERT_DETAILS: explain alerts of failed runs with Zuora's summary and audit trail
+
+	// With a Store only: stuck runs (STUCK_AFTER, 0 for off; STUCK_FACTOR).
+	StuckAfter  time.Duration
+	StuckFactor float64
 }
 
 func (c Config) validate() error {
@@ -52,7 +56,8 @@ func (c Config) alertsOn(status string) bool { return slices.Contains(c.AlertOn,
 
 // rules are the memory's rules of this configuration.
 func (c Config) rules() memory.Rules {
-	return memory.Rules{AlertOn: c.AlertOn, RepeatAfter: c.RepeatAfter, NotifyResolved: c.NotifyResolved}
+	return memory.Rules{AlertOn: c.AlertOn, RepeatAfter: c.RepeatAfter, NotifyResolved: c.NotifyResolved,
+		StuckAfter: c.StuckAfter, StuckFactor: c.StuckFactor}
 }
 
 // ParseMeter reads a meter id given as text and a version with the

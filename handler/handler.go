@@ -216,7 +216,7 @@ func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy t
 	countUnknown(ctx, res)
 	sc := scope{trackID: c.TrackID, entityIDs: c.EntityIDs, orgIDs: c.OrgIDs, observedAt: time.Now()}
 	if mo != nil {
-		err = h.observe(ctx, &res, "", time.Time{}, mo, sc)
+		err = h.observe(ctx, &res, calloutNews{}, mo, sc)
 	} else {
 		err = h.alertWithoutMemory(ctx, &res, nil, sc)
 	}

@@ -56,6 +56,14 @@ func (mo *memo) state(m memory.Meter) memory.State {
 	return memory.State{Meter: m}
 }
 
+// calloutNews is what a callout knows that a poll does not: its session,
+// when it says the news happened, and when the session began (zero for a
+// poll).
+type calloutNews struct {
+	session   string
+	at, start time.Time
+}
+
 // errStale: a callout older than what the memory knows; nothing was done.
 var errStale = errors.New("stale callout")
 
@@ -64,7 +72,7 @@ var errStale = errors.New("stale callout")
 // knows better. When the memory cannot be read or written, it alerts as a
 // function without memory does, and logs why: a duplicate page beats a
 // missed one.
-func (h *Handler) observe(ctx context.Context, res *Result, session string, at time.Time, mo *memo, sc scope) error {
+func (h *Handler) observe(ctx context.Context, res *Result, news calloutNews, mo *memo, sc scope) error {
 	mo.wait()
 	if mo.err != nil {
 		return h.alertWithoutMemory(ctx, res, mo.err, sc)
@@ -75,7 +83,7 @@ func (h *Handler) observe(ctx context.Context, res *Result, session string, at t
 	}
 	m := memory.Meter{MeterID: res.MeterID, Version: res.Version}
 	obs := memory.Observation{Meter: m, Status: res.Status, StatusCode: res.StatusCode, Terminal: res.Terminal,
-		Session: session, At: at, Callout: res.Source == sourceCallout, Report: report}
+		Session: news.session, At: news.at, Start: news.start, Callout: res.Source == sourceCallout, Report: report}
 	out, err := h.memory.Record(ctx, mo.state(m), obs, nextOwner(ctx), func(ctx context.Context, msg memory.Message) (memory.Message, error) {
 		return h.publish(ctx, res, msg, sc)
 	})

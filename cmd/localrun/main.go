@@ -96,9 +96,9 @@ func eventFiles(dir, event string) ([]string, error) {
 }
 
 // sendEvents invokes the function with each file and prints the replies;
-// with all (make run), it has the Zuora simulator send a callout too, and
-// executes the state machine once; then it prints the alerts and a summary.
-// It returns the exit code.
+// with all (make run), it has the Zuora simulator send callouts too (a
+// failure, and a stuck run), and executes the state machine once; then it
+// prints the alerts and a summary. It returns the exit code.
 func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bool) int {
 	var failed, harnessErrors int
 	for _, f := range files {
@@ -117,6 +117,10 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 	if all {
 		if err := sendCallout(ctx, s); err != nil {
 			fmt.Fprintln(os.Stderr, "localrun: callout:", err)
+			harnessErrors++
+		}
+		if err := sendStuckCallouts(ctx, s); err != nil {
+			fmt.Fprintln(os.Stderr, "localrun: stuck run callouts:", err)
 			harnessErrors++
 		}
 		// The execution's meter completes: anything else is a broken

@@ -138,7 +138,42 @@ func loadMemory(env func(string) string, s *settings) error {
 	if s.calloutID = env("CALLOUT_SECRET_ID"); s.calloutID != "" && s.stateTable == "" {
 		return configError("CALLOUT_SECRET_ID", errors.New("needs STATE_TABLE: callouts are deduplicated and kept by session in it"))
 	}
+	if err := loadStuck(env, h, s.stateTable != ""); err != nil {
+		return err
+	}
 	return loadAlerts(env, h)
+}
+
+// Defaults and bounds of stuck runs.
+const (
+	defaultStuckFactor = 3
+	minStuckAfter      = time.Second
+	maxStuckFactor     = 100
+)
+
+// loadStuck reads STUCK_AFTER (empty: stuck runs off) and STUCK_FACTOR.
+func loadStuck(env func(string) string, h *handler.Config, memory bool) error {
+	h.StuckFactor = defaultStuckFactor
+	if v := env("STUCK_FACTOR"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 1 || f > maxStuckFactor {
+			return configError("STUCK_FACTOR", fmt.Errorf("%q is not a number from 1 to %d", v, maxStuckFactor))
+		}
+		h.StuckFactor = f
+	}
+	v := env("STUCK_AFTER")
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil || d < minStuckAfter:
+		return configError("STUCK_AFTER", fmt.Errorf("%q is not a Go duration of a second or more (e.g. 6h), or empty", v))
+	case !memory:
+		return configError("STUCK_AFTER", errors.New("needs STATE_TABLE: a run's start and the meter's usual run are kept in it"))
+	}
+	h.StuckAfter = d
+	return nil
 }
 
 // loadAlerts reads what the messages say besides the result: the link,

@@ -86,6 +86,22 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"ALERT_REPEAT_AFTER", "24h"}, // without STATE_TABLE
 		{"NOTIFY_RESOLVED", "maybe"},
 		{"CALLOUT_SECRET_ID", "zuora/callouts"}, // without STATE_TABLE
+		{"STUCK_AFTER", "6h"},                   // without STATE_TABLE
+		{"STUCK_AFTER", "500ms"},
+		{"STUCK_AFTER", "six hours"},
+		{"STUCK_FACTOR", "0.5"},
+		{"STUCK_FACTOR", "101"},
+		{"STUCK_FACTOR", "three"},
+		{"ALERT_LINK", "http://zuora.example.com/meters/{meterId}"},
+		{"ALERT_LINK", "zuora.example.com"},
+		{"ALERT_DETAILS", "sometimes"},
+	}
+	stuck := baseEnv()
+	stuck["STATE_TABLE"], stuck["STUCK_AFTER"], stuck["STUCK_FACTOR"] = "zuora-state", "6h", "2.5"
+	stuck["ALERT_LINK"], stuck["ALERT_DETAILS"] = "https://zuora.example.com/meters/{meterId}", "false"
+	if s, err := loadSettings(envOf(stuck)); err != nil || s.handler.StuckAfter != 6*time.Hour || s.handler.StuckFactor != 2.5 ||
+		s.handler.AlertDetails || s.handler.AlertLink == "" {
+		t.Errorf("stuck runs and alerts: %+v, %v", s.handler, err)
 	}
 	withTable := baseEnv()
 	withTable["STATE_TABLE"], withTable["ALERT_ON"] = "zuora-state", "FAILED,UNKNOWN"

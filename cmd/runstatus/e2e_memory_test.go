@@ -163,8 +163,9 @@ func e2eWatchCall(t *testing.T, c e2eInvoker, event []byte) events.APIGatewayPro
 // calls, as the fault proxy counts what the function sent.
 func TestWatchListAtScaleEndToEnd(t *testing.T) {
 	t.Parallel()
-	const n, put = 1000, 100
-	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": ""})
+	const n, put, running = 1000, 100, 100
+	// Stuck runs on: every RUNNING run is timed, and none is paged.
+	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": "", "STUCK_AFTER": "1h"})
 	containers := []e2eInvoker{s}
 	for range 3 {
 		f, err := s.AddFunction(t.Context(), nil)
@@ -173,7 +174,11 @@ func TestWatchListAtScaleEndToEnd(t *testing.T) {
 	}
 	var seeded []int64
 	for id := int64(400001); id <= 400000+n; id++ {
-		s.Sim.SetMeter(id, "1.0.0", zuoratest.Step{Status: 7})
+		status := 7
+		if id%(n/running) == 0 {
+			status = 5
+		}
+		s.Sim.SetMeter(id, "1.0.0", zuoratest.Step{Status: status})
 		if id <= 400000+n-put {
 			seeded = append(seeded, id)
 		}
@@ -202,7 +207,7 @@ func TestWatchListAtScaleEndToEnd(t *testing.T) {
 		start := time.Now()
 		b := e2eDecode[e2eBatch](t, e2eInvoke(t, s, tick).Body)
 		t.Logf("%s tick took %s", name, time.Since(start))
-		if b.Summary.Total != n || b.Summary.ByStatus["COMPLETED"] != n {
+		if b.Summary.Total != n || b.Summary.ByStatus["COMPLETED"] != n-running || b.Summary.ByStatus["RUNNING"] != running {
 			t.Fatalf("%s tick: summary %+v", name, b.Summary)
 		}
 	}
@@ -216,5 +221,8 @@ func TestWatchListAtScaleEndToEnd(t *testing.T) {
 	t.Logf("second tick: %d DynamoDB read calls, %d write calls", reads, writes)
 	if reads < 1 || reads > 50 || writes > 10 {
 		t.Errorf("the second tick made %d read and %d write calls; want 1 to 50 and at most 10", reads, writes)
+	}
+	if got := e2eMessages(t, s); len(got) != 0 {
+		t.Errorf("two ticks of runs well under STUCK_AFTER published %v", got)
 	}
 }

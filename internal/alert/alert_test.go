@@ -228,3 +228,35 @@ func TestExplainFailures(t *testing.T) {
 		t.Errorf("no time left: %s, want skipped", outcome)
 	}
 }
+
+// A stuck run's page, its reminder and its resolution.
+func TestStuck(t *testing.T) {
+	running := json.RawMessage(`{"meterId":123,"version":"0.0.1","status":"RUNNING","statusCode":5,"checkedAt":"2026-11-28T17:10:00Z"}`)
+	since := checkedAt.Add(-6*time.Hour - 10*time.Minute)
+	info := &memory.Stuck{Since: since, For: 6*time.Hour + 10*time.Minute + 20*time.Second, Usual: 40 * time.Minute, Threshold: 2 * time.Hour}
+	m, err := Build(topic, "", memory.Message{Event: memory.EventStuck, Report: running, Stuck: info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Zuora meter 123 version 0.0.1: RUNNING for 6h10m (usually 40m)" || m.SMS != "Zuora meter 123 v0.0.1 RUNNING for 6h10m (usually 40m)" ||
+		!strings.HasSuffix(m.JSON, `"stuck":{"since":"2026-11-28T04:50:00Z","for":"6h10m","usual":"40m","threshold":"2h"}}`) ||
+		!strings.Contains(m.Email, "going on for 6h10m, since 2026-11-28 04:50:00 UTC") || !strings.Contains(m.Email, "usually take 40m") ||
+		m.Attributes[4].Value != "stuck" {
+		t.Errorf("stuck page: %q %q\n%s\n%s", m.Subject, m.SMS, m.JSON, m.Email)
+	}
+	fresh := &memory.Stuck{Since: since, For: 7 * time.Second, Threshold: 4 * time.Second}
+	if m, _ := Build(topic, "", memory.Message{Event: memory.EventReminder, Report: running, Stuck: fresh}); m.Subject != "Zuora meter 123 version 0.0.1: still RUNNING for 7s" ||
+		strings.Contains(m.JSON, "usual") || !strings.Contains(m.Email, "No run of it has completed here yet") {
+		t.Errorf("stuck reminder without history: %q\n%s\n%s", m.Subject, m.JSON, m.Email)
+	}
+	completed := json.RawMessage(`{"meterId":123,"version":"0.0.1","status":"COMPLETED","statusCode":7}`)
+	m, _ = Build(topic, "", memory.Message{Event: memory.EventResolved, Report: completed, Resolves: &memory.Resolution{Status: "RUNNING", Since: since, Stuck: true}})
+	if !strings.Contains(m.JSON, `"resolves":{"status":"RUNNING","since":"2026-11-28T04:50:00Z","stuck":true}`) || !strings.Contains(m.Email, "stuck: RUNNING since") {
+		t.Errorf("stuck resolution:\n%s\n%s", m.JSON, m.Email)
+	}
+	for d, want := range map[time.Duration]string{7 * time.Second: "7s", 40 * time.Minute: "40m", 2 * time.Hour: "2h", 6*time.Hour + 10*time.Minute + 29*time.Second: "6h10m", 90 * time.Second: "2m"} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

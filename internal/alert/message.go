@@ -64,15 +64,18 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 		res.Since = res.Since.UTC()
 		body = With(body, "resolves", res)
 	}
+	if msg.Stuck != nil {
+		body = With(body, "stuck", stuckObject(*msg.Stuck))
+	}
 	if link != "" {
 		body = With(body, "link", link)
 	}
 	m := Message{
 		TopicARN: topicARN,
-		Subject:  subject(r, msg.Event),
+		Subject:  subject(r, msg),
 		JSON:     string(body),
 		Email:    email(r, msg, link),
-		SMS:      sms(r, msg.Event),
+		SMS:      sms(r, msg),
 		Attributes: []Attribute{
 			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
 			{"version", "String", r.Version},
@@ -90,15 +93,56 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 
 // subject is "Zuora meter 123 version 0.0.1: " and what happened, with the
 // version shortened when a long one would pass SNS's 100-character limit.
-func subject(r report, event string) string {
+func subject(r report, msg memory.Message) string {
+	return Subject(r.MeterID, r.Version, what(r, msg))
+}
+
+// what says what happened: "FAILED", "still FAILED", "resolved
+// (COMPLETED)", "RUNNING for 6h10m (usually 40m)".
+func what(r report, msg memory.Message) string {
 	tail := r.Status
-	switch event {
-	case memory.EventReminder:
-		tail = "still " + r.Status
-	case memory.EventResolved:
-		tail = "resolved (" + r.Status + ")"
+	if msg.Stuck != nil {
+		tail += " for " + Duration(msg.Stuck.For)
+		if msg.Stuck.Usual > 0 {
+			tail += " (usually " + Duration(msg.Stuck.Usual) + ")"
+		}
 	}
-	return Subject(r.MeterID, r.Version, tail)
+	switch msg.Event {
+	case memory.EventReminder:
+		return "still " + tail
+	case memory.EventResolved:
+		return "resolved (" + r.Status + ")"
+	}
+	return tail
+}
+
+// stuck is the contract's "stuck" object.
+type stuck struct {
+	Since     time.Time `json:"since"`
+	For       string    `json:"for"`
+	Usual     string    `json:"usual,omitempty"`
+	Threshold string    `json:"threshold"`
+}
+
+func stuckObject(s memory.Stuck) stuck {
+	out := stuck{Since: s.Since.UTC().Truncate(time.Second), For: Duration(s.For), Threshold: Duration(s.Threshold)}
+	if s.Usual > 0 {
+		out.Usual = Duration(s.Usual)
+	}
+	return out
+}
+
+// Duration writes d as people read it: 6h10m, 40m, 7s.
+func Duration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	s := d.Round(time.Minute).String() // "6h10m0s"
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Subject is "Zuora meter 123 version 0.0.1: " and tail, at most 100

@@ -24,11 +24,13 @@ const (
 // do next.
 func email(r report, msg memory.Message, link string) string {
 	var b strings.Builder
-	b.WriteString(subject(r, msg.Event) + "\n\n")
-	switch msg.Event {
-	case memory.EventResolved:
+	b.WriteString(subject(r, msg) + "\n\n")
+	switch {
+	case msg.Event == memory.EventResolved:
 		writeResolved(&b, r, msg.Resolves)
-	case memory.EventReminder:
+	case msg.Stuck != nil:
+		writeStuck(&b, r, *msg.Stuck, msg.Event == memory.EventReminder)
+	case msg.Event == memory.EventReminder:
 		fmt.Fprintf(&b, "Meter %d, version %s, is still %s (checked %s).\n", r.MeterID, r.Version, r.Status, when(r.CheckedAt))
 		writeRun(&b, r)
 		b.WriteString("\nNext: the alert stays open until a run of this meter version ends in another status.\n")
@@ -72,10 +74,34 @@ func writeRun(b *strings.Builder, r report) {
 	b.WriteString(".\n")
 }
 
+// writeStuck is a run that has gone on far longer than its meter's runs
+// usually take.
+func writeStuck(b *strings.Builder, r report, s memory.Stuck, reminder bool) {
+	still := ""
+	if reminder {
+		still = "still "
+	}
+	fmt.Fprintf(b, "Meter %d, version %s: the run is %s%s, and has been going on for %s, since %s (seen %s by %s).\n",
+		r.MeterID, r.Version, still, r.Status, Duration(s.For), when(s.Since), when(r.CheckedAt), seenBy(r))
+	if s.Usual > 0 {
+		fmt.Fprintf(b, "Its runs usually take %s (the median of the last ones); past %s a run counts as stuck.\n", Duration(s.Usual), Duration(s.Threshold))
+	} else {
+		fmt.Fprintf(b, "No run of it has completed here yet to compare with; past %s (STUCK_AFTER) a run counts as stuck.\n", Duration(s.Threshold))
+	}
+	writeRun(b, r)
+	b.WriteString("\nNext: open the run in Zuora (Mediation > Audit Trail > Runs). A run stuck in RUNNING or\n" +
+		"INITIALIZING holds back the tenant's other runs (at most 5 run at once): stop it and run the\n" +
+		"meter again, or ask Zuora's support with the ids below. A resolution follows when it ends well;\n" +
+		"if it fails, the failure pages.\n")
+}
+
 func writeResolved(b *strings.Builder, r report, res *memory.Resolution) {
 	was := "an alert status"
 	if res != nil {
 		was = res.Status + " since " + when(res.Since)
+		if res.Stuck {
+			was = "stuck: " + was
+		}
 	}
 	fmt.Fprintf(b, "Meter %d, version %s: the alert is closed. It was %s; a check %s saw %s.\n",
 		r.MeterID, r.Version, was, when(r.CheckedAt), r.Status)
@@ -159,17 +185,10 @@ func writeQuote(b *strings.Builder, r report) {
 
 // sms is one line of at most 140 characters: what and, for a failure, how
 // bad.
-func sms(r report, event string) string {
-	tail := r.Status
-	switch event {
-	case memory.EventReminder:
-		tail = "still " + r.Status
-	case memory.EventResolved:
-		tail = "resolved (" + r.Status + ")"
-	default:
-		if r.Details != nil && r.Details.Records != nil {
-			tail += ": " + strconv.FormatInt(r.Details.Records.Errors, 10) + " records in error"
-		}
+func sms(r report, msg memory.Message) string {
+	tail := what(r, msg)
+	if msg.Event == memory.EventAlert && r.Details != nil && r.Details.Records != nil {
+		tail += ": " + strconv.FormatInt(r.Details.Records.Errors, 10) + " records in error"
 	}
 	version := r.Version
 	line := func() string { return fmt.Sprintf("Zuora meter %d v%s %s", r.MeterID, version, tail) }

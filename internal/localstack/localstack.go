@@ -176,9 +176,10 @@ func (s *Stack) start(ctx context.Context) error {
 }
 
 // NoMemory is the environment of a function deployed without STATE_TABLE
-// (and so without CALLOUT_SECRET_ID, which needs it), plus extra.
+// (and so without CALLOUT_SECRET_ID and STUCK_AFTER, which need it), plus
+// extra.
 func NoMemory(extra map[string]string) map[string]string {
-	env := map[string]string{"STATE_TABLE": "", "CALLOUT_SECRET_ID": ""}
+	env := map[string]string{"STATE_TABLE": "", "CALLOUT_SECRET_ID": "", "STUCK_AFTER": ""}
 	maps.Copy(env, extra)
 	return env
 }
@@ -205,6 +206,7 @@ func (s *Stack) functionEnv(overrides map[string]string) []string {
 		"ALERT_LINK":      "https://zuora.example.com/meters/{meterId}",
 		"WATCH_METERS":    "101:0.0.1,102:0.0.1,104:2.0.0",
 		"STATE_TABLE":     StateTableName,
+		"STUCK_AFTER":     "1h",
 
 		"CALLOUT_SECRET_ID": CalloutSecretName,
 

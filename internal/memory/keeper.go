@@ -55,8 +55,7 @@ type Outcome struct {
 func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner string, publish Publisher) (Outcome, error) {
 	m := obs.Meter
 	for attempt := 1; ; attempt++ {
-		// Whole seconds, as checkedAt: the times the memory shows read alike.
-		t := k.Rules.Decide(prev, obs, owner, k.now().UTC().Truncate(time.Second), leaseFor(ctx))
+		t := k.Rules.Decide(prev, obs, owner, k.now().UTC(), leaseFor(ctx))
 		switch {
 		case t.Stale:
 			return Outcome{Stale: true}, nil

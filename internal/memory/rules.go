@@ -22,6 +22,11 @@ type Rules struct {
 	AlertOn        []string      // ALERT_ON: the statuses that alert
 	RepeatAfter    time.Duration // ALERT_REPEAT_AFTER: reminders while an alert stays open; 0 for none
 	NotifyResolved bool          // NOTIFY_RESOLVED: a resolution when an open alert closes
+	// StuckAfter (STUCK_AFTER) turns stuck runs on: a run going on longer
+	// than StuckFactor (STUCK_FACTOR) times the median of the meter
+	// version's last completed runs, and never less than StuckAfter, pages.
+	StuckAfter  time.Duration
+	StuckFactor float64
 }
 
 // AlertsOn reports whether status raises an alert.
@@ -35,6 +40,7 @@ type Observation struct {
 	Terminal   bool
 	Session    string    // a callout's session id; "" for a poll
 	At         time.Time // when a callout says its news happened; zero for a poll
+	Start      time.Time // when a callout says its session began; zero when it does not
 	Callout    bool
 	// Report is what a message about this observation reports (the
 	// check's result, as the handler writes it), kept as it is.
@@ -60,23 +66,29 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	if obs.Callout && isStale(prev, obs) {
 		return Transition{Next: prev, Stale: true}
 	}
+	// Whole seconds for what the memory shows, so its times read alike; a
+	// run's start keeps its precision, for its duration.
+	at := now.Truncate(time.Second)
 	next := prev
 	next.Meter = obs.Meter
 	if obs.Status != zuora.Unknown {
-		if fresh := r.advance(prev, &next, obs, now); fresh != nil {
-			fresh.ID = transitionID(next.Meter, fresh.Event, prev.Rev+1)
-			fresh.Report, fresh.LastSeen = obs.Report, prev.CheckedAt
-			next.Outbox = enqueue(prev.Outbox, *fresh)
+		fresh := append([]*Message{r.advance(prev, &next, obs, at)}, r.trackRun(prev, &next, obs, now)...)
+		for i, m := range fresh {
+			if m != nil {
+				m.ID = transitionID(next.Meter, m.Event, prev.Rev+1, i)
+				m.Report, m.LastSeen = obs.Report, prev.CheckedAt
+				next.Outbox = enqueue(next.Outbox, *m)
+			}
 		}
 	}
 	t := Transition{Next: next}
-	if len(next.Outbox) > 0 && prev.Lease.free(owner, now) {
-		t.Next.Lease, t.Deliver = Lease{Owner: owner, Until: now.Add(lease)}, true
+	if len(next.Outbox) > 0 && prev.Lease.free(owner, at) {
+		t.Next.Lease, t.Deliver = Lease{Owner: owner, Until: at.Add(lease)}, true
 	}
 	t.Write = t.Deliver || !t.Next.sameCheckState(prev) ||
-		obs.Status != zuora.Unknown && (prev.Rev == 0 || refreshDue(prev, now))
+		obs.Status != zuora.Unknown && (prev.Rev == 0 || refreshDue(prev, at))
 	if t.Write {
-		t.Next.CheckedAt = now
+		t.Next.CheckedAt = at
 	}
 	return t
 }
@@ -117,12 +129,13 @@ func isStale(prev State, obs Observation) bool {
 }
 
 // enqueue adds msg behind what is owed. A reminder still owed gives way to
-// newer news; past MaxOutbox the oldest message that is not an alert goes.
+// newer news; past MaxOutbox the oldest message that is not a page (an
+// alert, a stuck run) goes.
 func enqueue(outbox []Message, msg Message) []Message {
 	out := slices.DeleteFunc(slices.Clone(outbox), func(m Message) bool { return m.Event == EventReminder })
 	out = append(out, msg)
 	for len(out) > MaxOutbox {
-		i := max(slices.IndexFunc(out, func(m Message) bool { return m.Event != EventAlert }), 0)
+		i := max(slices.IndexFunc(out, func(m Message) bool { return m.Event != EventAlert && m.Event != EventStuck }), 0)
 		out = slices.Delete(out, i, i+1)
 	}
 	return out
@@ -153,7 +166,9 @@ func (r Rules) alertFor(prev State, next *State, obs Observation, transitioned b
 // from when it was last written and by whom.
 func (s State) sameCheckState(o State) bool {
 	sameOutbox := slices.EqualFunc(s.Outbox, o.Outbox, func(a, b Message) bool { return a.ID == b.ID })
-	return sameOutbox && s.Lease.Owner == o.Lease.Owner && s.Lease.Until.Equal(o.Lease.Until) &&
+	sameRun := s.RunStart.Equal(o.RunStart) && slices.Equal(s.RunDurations, o.RunDurations) &&
+		(s.Stuck == o.Stuck || s.Stuck != nil && o.Stuck != nil && *s.Stuck == *o.Stuck)
+	return sameOutbox && sameRun && s.Lease.Owner == o.Lease.Owner && s.Lease.Until.Equal(o.Lease.Until) &&
 		s.Status == o.Status && s.StatusCode == o.StatusCode && s.Session == o.Session &&
 		s.ChangedAt.Equal(o.ChangedAt) && s.AlertStatus == o.AlertStatus &&
 		s.AlertSince.Equal(o.AlertSince) && s.NotifiedAt.Equal(o.NotifiedAt)
@@ -169,9 +184,10 @@ func refreshDue(s State, now time.Time) bool {
 	return now.Sub(s.CheckedAt) >= stateRefresh/2+spread
 }
 
-// transitionID names one transition of one meter version, as the FIFO
-// deduplication id of its message.
-func transitionID(m Meter, event string, rev int64) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%s\x00%d", m.MeterID, m.Version, event, rev))
+// transitionID names one message of one transition of one meter version
+// (n numbers the messages a transition calls for: a failure's, and a stuck
+// run's), as its FIFO deduplication id.
+func transitionID(m Meter, event string, rev int64, n int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%s\x00%d\x00%d", m.MeterID, m.Version, event, rev, n))
 	return hex.EncodeToString(sum[:])
 }

@@ -169,3 +169,123 @@ func TestOutboxBound(t *testing.T) {
 		t.Errorf("outbox of %d (%s), %d alerts; want %d with every alert", len(outbox), events(outbox), len(alerts), MaxOutbox)
 	}
 }
+
+// decideAll runs observations through Decide as a store would keep the
+// state, each at its offset from t0, and returns the events published.
+func decideAll(t *testing.T, r Rules, prev State, steps []struct {
+	after time.Duration
+	obs   Observation
+}) (State, []Message) {
+	t.Helper()
+	var sent []Message
+	for _, st := range steps {
+		tr := r.Decide(prev, st.obs, "me", t0.Add(st.after), time.Minute)
+		if tr.Deliver {
+			sent = append(sent, tr.Next.Outbox...)
+			tr.Next.Outbox, tr.Next.Lease = nil, Lease{}
+		}
+		if tr.Write {
+			tr.Next.Rev++
+			prev = tr.Next
+		}
+	}
+	return prev, sent
+}
+
+type step = struct {
+	after time.Duration
+	obs   Observation
+}
+
+// Stuck runs, rule by rule.
+func TestStuckRuns(t *testing.T) {
+	stuckRules := Rules{AlertOn: []string{"FAILED"}, NotifyResolved: true, StuckAfter: 4 * time.Second, StuckFactor: 3}
+	running, completed := obs("RUNNING"), obs("COMPLETED")
+
+	// No history: the threshold is STUCK_AFTER; one page, then a
+	// resolution that says it was stuck.
+	end, sent := decideAll(t, stuckRules, State{Meter: m102}, []step{
+		{0, running}, {2 * time.Second, running}, {5 * time.Second, running}, {6 * time.Second, running}, {8 * time.Second, completed}})
+	if events(sent) != "stuck,resolved" || sent[0].Stuck == nil || sent[0].Stuck.For != 5*time.Second || sent[0].Stuck.Usual != 0 ||
+		sent[0].Stuck.Threshold != 4*time.Second || !sent[0].Stuck.Since.Equal(t0) ||
+		sent[1].Resolves == nil || !sent[1].Resolves.Stuck || sent[1].Resolves.Status != "RUNNING" || !sent[1].Resolves.Since.Equal(t0) {
+		t.Errorf("no history: %+v", sent)
+	}
+	if len(end.RunDurations) != 1 || end.RunDurations[0] != 8*time.Second || !end.RunStart.IsZero() || end.Stuck != nil {
+		t.Errorf("after the run: %+v", end)
+	}
+
+	// Three runs of 2 s: the threshold is 3 × 2 s.
+	history := State{Meter: m102, Status: "COMPLETED", StatusCode: 7, CheckedAt: t0, ChangedAt: t0, Rev: 5,
+		RunDurations: []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}}
+	loose := Rules{AlertOn: []string{"FAILED"}, NotifyResolved: true, StuckAfter: time.Second, StuckFactor: 3}
+	_, sent = decideAll(t, loose, history, []step{{0, running}, {3 * time.Second, running}})
+	if len(sent) != 0 {
+		t.Errorf("at 3 s of a usual 2 s (threshold 6 s): %v", events(sent))
+	}
+	_, sent = decideAll(t, loose, history, []step{{0, running}, {7 * time.Second, running}})
+	if events(sent) != "stuck" || sent[0].Stuck.Usual != 2*time.Second || sent[0].Stuck.Threshold != 6*time.Second {
+		t.Errorf("at 7 s: %+v", sent)
+	}
+
+	// A callout's startTime dates the run.
+	c := callout("RUNNING", "R-9", t0)
+	c.Start = t0.Add(-10 * time.Second)
+	if _, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, c}}); events(sent) != "stuck" || sent[0].Stuck.For != 10*time.Second {
+		t.Errorf("a callout started 10 s ago: %+v", sent)
+	}
+
+	// A callout that ends a run nobody saw begin times it from its own
+	// startTime to its endTime.
+	done := callout("COMPLETED", "R-10", t0.Add(-20*time.Minute))
+	done.Start = t0.Add(-60 * time.Minute)
+	if end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, done}}); len(sent) != 0 ||
+		!slices.Equal(end.RunDurations, []time.Duration{40 * time.Minute}) {
+		t.Errorf("a COMPLETED callout with its start and end: %v, %+v", events(sent), end)
+	}
+
+	// A stuck run that fails: one FAILED page, the stuck alert closed.
+	end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, running}, {5 * time.Second, running}, {6 * time.Second, obs("FAILED")}})
+	if events(sent) != "stuck,alert" || end.Stuck != nil || len(end.RunDurations) != 0 || end.AlertStatus != "FAILED" {
+		t.Errorf("a stuck run that fails: %v, %+v", events(sent), end)
+	}
+
+	// Reminders follow ALERT_REPEAT_AFTER; NEVER_RUN is no run; UNKNOWN
+	// changes nothing; stuck runs off track nothing.
+	reminding := stuckRules
+	reminding.RepeatAfter = 10 * time.Second
+	if _, sent = decideAll(t, reminding, State{Meter: m102}, []step{{0, running}, {5 * time.Second, running}, {16 * time.Second, running}}); events(sent) != "stuck,reminder" || sent[1].Stuck == nil {
+		t.Errorf("reminders: %+v", sent)
+	}
+	if end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, obs("NEVER_RUN")}, {time.Hour, obs("NEVER_RUN")}}); len(sent) != 0 || !end.RunStart.IsZero() {
+		t.Errorf("NEVER_RUN: %v, %+v", events(sent), end)
+	}
+	if end, _ = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, running}, {time.Second, obs("UNKNOWN")}}); !end.RunStart.Equal(t0) {
+		t.Errorf("UNKNOWN mid-run: %+v", end)
+	}
+	// Stuck runs off: runs are timed all the same, for when they are on,
+	// and nothing pages.
+	if end, sent = decideAll(t, rules, State{Meter: m102}, []step{{0, running}, {time.Hour, running}, {2 * time.Hour, completed}}); len(sent) != 0 ||
+		!slices.Equal(end.RunDurations, []time.Duration{2 * time.Hour}) {
+		t.Errorf("stuck runs off: %v, %+v", events(sent), end)
+	}
+}
+
+// The history keeps the last five completed runs, and the threshold reads
+// their median.
+func TestRunHistory(t *testing.T) {
+	r := Rules{StuckAfter: time.Second, StuckFactor: 3}
+	var steps []step
+	for i := range 7 {
+		start := time.Duration(i) * time.Minute
+		steps = append(steps, step{start, obs("RUNNING")}, step{start + time.Duration(i+1)*time.Second, obs("COMPLETED")})
+	}
+	end, _ := decideAll(t, r, State{Meter: m102}, steps)
+	want := []time.Duration{3 * time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second, 7 * time.Second}
+	if !slices.Equal(end.RunDurations, want) || r.threshold(end.RunDurations) != 15*time.Second {
+		t.Errorf("history %v, threshold %v", end.RunDurations, r.threshold(end.RunDurations))
+	}
+	if median([]time.Duration{time.Second, 3 * time.Second, 2 * time.Second, 10 * time.Second}) != 2500*time.Millisecond {
+		t.Error("median of four")
+	}
+}

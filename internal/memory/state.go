@@ -70,6 +70,12 @@ type State struct {
 	AlertSince  time.Time // when the open alert was raised
 	NotifiedAt  time.Time // the last alert or reminder for the open alert
 
+	// With stuck runs on (Rules.StuckAfter): the run going on, how long the
+	// meter version's last completed runs took, and the stuck alert.
+	RunStart     time.Time       // when the run going on began; zero: none
+	RunDurations []time.Duration // of the last runs that COMPLETED, oldest first, at most MaxRunHistory
+	Stuck        *StuckAlert     // the run going on was paged as stuck
+
 	// Outbox holds the messages owed to the topic, oldest first: each
 	// stays until a check confirms it published, so a failed publish, a
 	// crash or a lost answer leaves it for the next check to send.
@@ -80,6 +86,15 @@ type State struct {
 
 	Writer string // the owner token of the check that wrote this revision
 	Rev    int64  // the stored revision of the check state; 0 before the first
+}
+
+// MaxRunHistory is how many completed runs' durations are kept.
+const MaxRunHistory = 5
+
+// StuckAlert is the page of a run that has gone on far longer than usual.
+type StuckAlert struct {
+	Status     string    // the status it was in when paged (RUNNING, PAUSED, ...)
+	NotifiedAt time.Time // the page, or its last reminder
 }
 
 // Lease is a check's claim on a meter version's outbox.
@@ -110,12 +125,26 @@ type Message struct {
 	// transition (zero: never): for a failure, when it was last seen not
 	// failed, where a look for what went wrong starts.
 	LastSeen time.Time
+	// Stuck says how long the run has gone on, for a stuck page and its
+	// reminders.
+	Stuck *Stuck
 }
 
-// Resolution is the alert a resolution closes: its status, and since when.
+// Resolution is the alert a resolution closes: its status, since when, and
+// whether it was a stuck run's.
 type Resolution struct {
 	Status string    `json:"status"`
 	Since  time.Time `json:"since"`
+	Stuck  bool      `json:"stuck,omitempty"`
+}
+
+// Stuck is how long a run has gone on against how long the meter
+// version's runs usually take (zero Usual: no history yet).
+type Stuck struct {
+	Since     time.Time     // when the run began
+	For       time.Duration // how long it has gone on
+	Usual     time.Duration // the median of the last completed runs
+	Threshold time.Duration // what counts as far longer
 }
 
 // The events of a message.
@@ -123,4 +152,5 @@ const (
 	EventAlert    = "alert"
 	EventReminder = "reminder"
 	EventResolved = "resolved"
+	EventStuck    = "stuck"
 )

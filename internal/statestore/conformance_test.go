@@ -127,9 +127,14 @@ func fullState(m memory.Meter, writer string) memory.State {
 		Outbox: []memory.Message{
 			{Event: memory.EventAlert, ID: "a1", Report: json.RawMessage(`{"meterId":7,"status":"FAILED"}`), LastSeen: since.Add(-time.Hour)},
 			{Event: memory.EventResolved, ID: "r1", Report: json.RawMessage(`{"meterId":7,"status":"COMPLETED"}`),
-				Resolves: &memory.Resolution{Status: "FAILED", Since: since}},
+				Resolves: &memory.Resolution{Status: "FAILED", Since: since, Stuck: true}},
+			{Event: memory.EventStuck, ID: "s1", Report: json.RawMessage(`{"meterId":7,"status":"RUNNING"}`),
+				Stuck: &memory.Stuck{Since: since, For: 6*time.Hour + 10*time.Minute, Usual: 40 * time.Minute, Threshold: 2 * time.Hour}},
 		},
-		Lease: memory.Lease{Owner: writer, Until: at.Add(time.Minute)}, Writer: writer}
+		RunStart:     since.Add(1234567 * time.Nanosecond),
+		RunDurations: []time.Duration{40 * time.Minute, 38*time.Minute + 500*time.Millisecond, 41 * time.Minute},
+		Stuck:        &memory.StuckAlert{Status: "RUNNING", NotifiedAt: at},
+		Lease:        memory.Lease{Owner: writer, Until: at.Add(time.Minute)}, Writer: writer}
 }
 
 func must(t *testing.T, err error) {

@@ -46,6 +46,11 @@ type checkState struct {
 	LeaseOwner  string    `dynamodbav:"leaseOwner,omitempty"`
 	LeaseUntil  time.Time `dynamodbav:"leaseUntil,omitempty"`
 	Writer      string    `dynamodbav:"writer,omitempty"`
+	// The run going on, the last completed runs (nanoseconds), the stuck alert.
+	RunStart        time.Time       `dynamodbav:"runStart,omitempty"`
+	RunDurations    []time.Duration `dynamodbav:"runDurations,omitempty"`
+	StuckStatus     string          `dynamodbav:"stuckStatus,omitempty"`
+	StuckNotifiedAt time.Time       `dynamodbav:"stuckNotifiedAt,omitempty"`
 }
 
 // message is an owed message; its report is kept as the JSON it is.
@@ -55,7 +60,13 @@ type message struct {
 	Report         string    `dynamodbav:"result"`
 	ResolvesStatus string    `dynamodbav:"resolvesStatus,omitempty"`
 	ResolvesSince  time.Time `dynamodbav:"resolvesSince,omitempty"`
+	ResolvesStuck  bool      `dynamodbav:"resolvesStuck,omitempty"`
 	LastSeen       time.Time `dynamodbav:"lastSeen,omitempty"`
+	// A stuck run's page: since when, for how long, usually, the threshold.
+	StuckSince     time.Time     `dynamodbav:"stuckSince,omitempty"`
+	StuckFor       time.Duration `dynamodbav:"stuckFor,omitempty"`
+	StuckUsual     time.Duration `dynamodbav:"stuckUsual,omitempty"`
+	StuckThreshold time.Duration `dynamodbav:"stuckThreshold,omitempty"`
 }
 
 // checkStateNames are the attributes of checkState: Save removes those
@@ -75,13 +86,13 @@ func encoderOptions(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true }
 func encodeCheckState(s memory.State) (map[string]types.AttributeValue, error) {
 	cs := checkState{Status: s.Status, StatusCode: s.StatusCode, Session: s.Session, CheckedAt: s.CheckedAt,
 		ChangedAt: s.ChangedAt, AlertStatus: s.AlertStatus, AlertSince: s.AlertSince, NotifiedAt: s.NotifiedAt,
-		LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer}
+		LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer,
+		RunStart: s.RunStart, RunDurations: s.RunDurations}
+	if s.Stuck != nil {
+		cs.StuckStatus, cs.StuckNotifiedAt = s.Stuck.Status, s.Stuck.NotifiedAt
+	}
 	for _, m := range s.Outbox {
-		msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report), LastSeen: m.LastSeen}
-		if m.Resolves != nil {
-			msg.ResolvesStatus, msg.ResolvesSince = m.Resolves.Status, m.Resolves.Since
-		}
-		cs.Outbox = append(cs.Outbox, msg)
+		cs.Outbox = append(cs.Outbox, encodeMessage(m))
 	}
 	return attributevalue.MarshalMapWithOptions(cs, encoderOptions)
 }
@@ -102,17 +113,39 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 	if it.Pending != nil && len(it.Outbox) == 0 {
 		it.Outbox = []message{*it.Pending}
 	}
+	s.RunStart, s.RunDurations = it.RunStart, it.RunDurations
+	if it.StuckStatus != "" {
+		s.Stuck = &memory.StuckAlert{Status: it.StuckStatus, NotifiedAt: it.StuckNotifiedAt}
+	}
 	for _, m := range it.Outbox {
-		msg := memory.Message{Event: m.Event, ID: m.ID, LastSeen: m.LastSeen}
-		if m.Report != "" {
-			msg.Report = json.RawMessage(m.Report)
-		}
-		if m.ResolvesStatus != "" {
-			msg.Resolves = &memory.Resolution{Status: m.ResolvesStatus, Since: m.ResolvesSince}
-		}
-		s.Outbox = append(s.Outbox, msg)
+		s.Outbox = append(s.Outbox, decodeMessage(m))
 	}
 	return s, nil
+}
+
+func encodeMessage(m memory.Message) message {
+	msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report), LastSeen: m.LastSeen}
+	if m.Resolves != nil {
+		msg.ResolvesStatus, msg.ResolvesSince, msg.ResolvesStuck = m.Resolves.Status, m.Resolves.Since, m.Resolves.Stuck
+	}
+	if m.Stuck != nil {
+		msg.StuckSince, msg.StuckFor, msg.StuckUsual, msg.StuckThreshold = m.Stuck.Since, m.Stuck.For, m.Stuck.Usual, m.Stuck.Threshold
+	}
+	return msg
+}
+
+func decodeMessage(m message) memory.Message {
+	msg := memory.Message{Event: m.Event, ID: m.ID, LastSeen: m.LastSeen}
+	if m.Report != "" {
+		msg.Report = json.RawMessage(m.Report)
+	}
+	if m.ResolvesStatus != "" {
+		msg.Resolves = &memory.Resolution{Status: m.ResolvesStatus, Since: m.ResolvesSince, Stuck: m.ResolvesStuck}
+	}
+	if !m.StuckSince.IsZero() {
+		msg.Stuck = &memory.Stuck{Since: m.StuckSince, For: m.StuckFor, Usual: m.StuckUsual, Threshold: m.StuckThreshold}
+	}
+	return msg
 }
 
 // Item is the whole item that SetWatched and Save together leave for s, at

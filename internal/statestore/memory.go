@@ -41,9 +41,13 @@ func NewMemory() *Memory {
 	return &Memory{items: map[memory.Meter]memoryItem{}, notes: map[string]note{}}
 }
 
-// copyState keeps callers from sharing the stored outbox.
+// copyState keeps callers from sharing what the stored state points to.
 func copyState(s memory.State) memory.State {
-	s.Outbox = slices.Clone(s.Outbox)
+	s.Outbox, s.RunDurations = slices.Clone(s.Outbox), slices.Clone(s.RunDurations)
+	if s.Stuck != nil {
+		stuck := *s.Stuck
+		s.Stuck = &stuck
+	}
 	return s
 }
 

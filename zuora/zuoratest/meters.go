@@ -49,12 +49,19 @@ type Step struct {
 	// connection drops before any byte of the answer, so a dropped step can
 	// be consumed twice by one client attempt.
 	Drop bool `json:"drop,omitempty"`
+	// Hold makes the step last a while instead of one call: it answers
+	// every call until Hold has passed since its first answer (a run that
+	// stays RUNNING for Hold, however often it is checked), and the next
+	// step answers after that.
+	Hold time.Duration `json:"-"`
 }
 
-// stepJSON is Step on the wire: latency as a Go duration string ("50ms").
+// stepJSON is Step on the wire: latency and hold as Go duration strings
+// ("50ms").
 type stepJSON struct {
 	stepAlias
 	Latency string `json:"latency,omitempty"`
+	Hold    string `json:"hold,omitempty"`
 }
 
 type stepAlias Step
@@ -66,12 +73,18 @@ func (st *Step) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*st = Step(j.stepAlias)
-	if j.Latency != "" {
-		d, err := time.ParseDuration(j.Latency)
-		if err != nil || d < 0 {
-			return fmt.Errorf("step latency %q is not a duration", j.Latency)
+	for _, f := range []struct {
+		name, text string
+		to         *time.Duration
+	}{{"latency", j.Latency, &st.Latency}, {"hold", j.Hold, &st.Hold}} {
+		if f.text == "" {
+			continue
 		}
-		st.Latency = d
+		d, err := time.ParseDuration(f.text)
+		if err != nil || d < 0 {
+			return fmt.Errorf("step %s %q is not a duration", f.name, f.text)
+		}
+		*f.to = d
 	}
 	return nil
 }
@@ -82,6 +95,9 @@ func (st Step) MarshalJSON() ([]byte, error) {
 	if st.Latency > 0 {
 		j.Latency = st.Latency.String()
 	}
+	if st.Hold > 0 {
+		j.Hold = st.Hold.String()
+	}
 	return json.Marshal(j)
 }
 
@@ -89,12 +105,19 @@ func (st Step) MarshalJSON() ([]byte, error) {
 type script struct {
 	steps []Step
 	next  int
+	held  time.Time // when the step before next, a held one, first answered
 }
 
-func (sc *script) take() Step {
+func (sc *script) take(now time.Time) Step {
+	if sc.next > 0 && sc.next <= len(sc.steps) {
+		if prev := sc.steps[sc.next-1]; prev.Hold > 0 && now.Sub(sc.held) < prev.Hold {
+			return prev // still held
+		}
+	}
 	i := min(sc.next, len(sc.steps)-1)
 	if sc.next < len(sc.steps) {
 		sc.next++
+		sc.held = now
 	}
 	return sc.steps[i]
 }

@@ -108,7 +108,7 @@ func (s *Server) nextStep(path string) (step Step, padding int, missing *answer)
 	case sc == nil:
 		return Step{}, 0, &answer{http.StatusNotFound, mustJSON(mediationError{Error: errorItem{CodeVersionNotFound, "Meter version does not exist."}})}
 	}
-	return sc.take(), s.padding, nil
+	return sc.take(time.Now()), s.padding, nil
 }
 
 // authorized checks the bearer token: known, not revoked, not expired.

@@ -204,6 +204,32 @@ func TestRunStatusScript(t *testing.T) {
 	}
 }
 
+// A held step answers every call for its time, however many there are;
+// then the script goes on.
+func TestHeldSteps(t *testing.T) {
+	s := newSim(t)
+	s.SetMeter(5, "0.0.1", zuoratest.Step{Status: 5, Hold: 300 * time.Millisecond}, zuoratest.Step{Status: 7, Hold: 300 * time.Millisecond}, zuoratest.Step{Status: 6})
+	status := func() string {
+		a := do(t, "GET", s.URL+"/meters/5/0.0.1/runStatus", nil, "Authorization", "Bearer static")
+		return a.body[strings.Index(a.body, "Description")+14 : len(a.body)-3]
+	}
+	var seen []string
+	start := time.Now()
+	for time.Since(start) < 800*time.Millisecond {
+		if st := status(); len(seen) == 0 || seen[len(seen)-1] != st {
+			seen = append(seen, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Join(seen, ",") != "RUNNING,COMPLETED,PAUSED" {
+		t.Errorf("statuses over 0.8 s: %v", seen)
+	}
+	var step zuoratest.Step
+	if err := json.Unmarshal([]byte(`{"status": 5, "hold": "2s"}`), &step); err != nil || step.Hold != 2*time.Second {
+		t.Errorf("a held step from JSON: %+v, %v", step, err)
+	}
+}
+
 func TestStepAnswers(t *testing.T) {
 	s := newSim(t)
 	tests := []struct {

@@ -1,0 +1,180 @@
+package main
+
+// Stuck runs, end to end: a run that goes on far longer than its meter's
+// runs usually take pages once, from a poll, the schedule or a callout,
+// and its end resolves it or pages as a failure.
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
+)
+
+// e2eStuckMessage is a stuck page's or a resolution's message.
+type e2eStuckMessage struct {
+	Status string `json:"status"`
+	Stuck  *struct {
+		Since                 time.Time
+		For, Usual, Threshold string
+	} `json:"stuck"`
+	Resolves *struct {
+		Status string
+		Stuck  bool
+	} `json:"resolves"`
+}
+
+// e2eStuckMessages drains the topic: each message's event, and the message.
+func e2eStuckMessages(t *testing.T, s *localstack.Stack) ([]string, []e2eStuckMessage) {
+	t.Helper()
+	alerts, err := s.DrainAlerts(t.Context())
+	e2eMust(t, err)
+	var events []string
+	var msgs []e2eStuckMessage
+	for _, a := range alerts {
+		events = append(events, a.Attributes["event"].Value)
+		msgs = append(msgs, e2eDecode[e2eStuckMessage](t, []byte(a.Message)))
+	}
+	return events, msgs
+}
+
+// at sleeps until offset after start.
+func at(start time.Time, offset time.Duration) { time.Sleep(time.Until(start.Add(offset))) }
+
+// No history, STUCK_AFTER 4 s: checks at 0, 2, 5 and 6 s page once, after
+// 4 s; COMPLETED then resolves it, saying it was stuck.
+func TestStuckRunEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
+	s.Sim.SetMeter(901, "0.0.1", zuoratest.Step{Status: 5})
+	const check = `{"meterId": 901, "version": "0.0.1"}`
+	start := time.Now()
+	want := map[time.Duration]string{0: "", 2 * time.Second: "", 5 * time.Second: "stuck", 6 * time.Second: ""}
+	for _, offset := range []time.Duration{0, 2 * time.Second, 5 * time.Second, 6 * time.Second} {
+		at(start, offset)
+		if r := e2eInvoke(t, s, check); r.Failed() {
+			t.Fatal(r.Body)
+		}
+		events, msgs := e2eStuckMessages(t, s)
+		if strings.Join(events, ",") != want[offset] {
+			t.Errorf("at %s: %v, want %q", offset, events, want[offset])
+		}
+		if len(msgs) == 1 && (msgs[0].Stuck == nil || msgs[0].Stuck.Usual != "" || msgs[0].Stuck.Threshold != "4s" || msgs[0].Stuck.For != "5s") {
+			t.Errorf("the stuck page: %+v", msgs[0].Stuck)
+		}
+	}
+	s.Sim.SetMeter(901, "0.0.1", zuoratest.Step{Status: 7})
+	e2eInvoke(t, s, check)
+	events, msgs := e2eStuckMessages(t, s)
+	if strings.Join(events, ",") != "resolved" || msgs[0].Resolves == nil || !msgs[0].Resolves.Stuck || msgs[0].Resolves.Status != "RUNNING" {
+		t.Errorf("COMPLETED: %v %+v, want one resolution of a stuck RUNNING", events, msgs)
+	}
+}
+
+// Three runs of about 2 s, then STUCK_AFTER 1 s and STUCK_FACTOR 3: a
+// fourth run is not stuck at 3 s (the threshold is about 6 s), and is at
+// 7 s, usually about 2 s.
+func TestStuckRunHistoryEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	var steps []zuoratest.Step
+	for range 3 {
+		steps = append(steps, zuoratest.Step{Status: 5, Hold: 2 * time.Second}, zuoratest.Step{Status: 7, Hold: time.Second})
+	}
+	s.Sim.SetMeter(902, "0.0.1", append(steps, zuoratest.Step{Status: 5})...)
+	const check = `{"meterId": 902, "version": "0.0.1"}`
+	status := func() string { return e2eDecode[e2eResult](t, e2eInvoke(t, s, check).Body).Status }
+	runs := 0
+	for last := ""; runs < 3; time.Sleep(100 * time.Millisecond) { // watch the runs closely, as a schedule would not
+		if st := status(); st != last {
+			if st == "RUNNING" && last != "" {
+				runs++
+			}
+			last = st
+		}
+	}
+	// The fourth run has begun; the checks from now on see it with stuck
+	// runs on.
+	e2eMust(t, s.Restart(t.Context(), map[string]string{"STUCK_AFTER": "1s", "STUCK_FACTOR": "3"}))
+	start := time.Now()
+	at(start, 3*time.Second)
+	if status(); len(e2eMessages(t, s)) != 0 {
+		t.Error("the fourth run paged at 3 s")
+	}
+	at(start, 7*time.Second)
+	status()
+	events, msgs := e2eStuckMessages(t, s)
+	if strings.Join(events, ",") != "stuck" || msgs[0].Stuck == nil || !slices.Contains([]string{"2s", "3s"}, msgs[0].Stuck.Usual) {
+		t.Fatalf("at 7 s: %v %+v", events, msgs)
+	}
+	t.Logf("the stuck page: %+v", *msgs[0].Stuck)
+}
+
+// The schedule finds a stuck watched meter, and pages once over several
+// ticks.
+func TestStuckRunScheduledEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "2s", "WATCH_METERS": "903:0.0.1"})
+	s.Sim.SetMeter(903, "0.0.1", zuoratest.Step{Status: 10}) // INITIALIZING, for ever
+	const tick = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
+	var events []string
+	for range 5 {
+		if r := e2eInvoke(t, s, tick); r.Failed() {
+			t.Fatal(r.Body)
+		}
+		got, _ := e2eStuckMessages(t, s)
+		events = append(events, got...)
+		time.Sleep(time.Second)
+	}
+	if strings.Join(events, ",") != "stuck" {
+		t.Errorf("five ticks over 5 s: %v, want one stuck page", events)
+	}
+}
+
+// A callout's startTime dates its run: RUNNING since 10 s ago, with
+// STUCK_AFTER 4 s, is stuck at once. A stuck run that then fails pages the
+// failure, once, and closes the stuck alert without a resolution.
+func TestStuckRunCalloutEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
+	n := s.CalloutNotifier()
+	started := time.Now().Add(-10 * time.Second).UTC().Format("2006-01-02T15:04:05-0700")
+	status, r := e2eDeliver(t, n, "st-1", e2eCallout("904", "R-1", "RUNNING", started, ""))
+	events, msgs := e2eStuckMessages(t, s)
+	if status != 200 || strings.Join(events, ",") != "stuck" || msgs[0].Stuck == nil || e2eDuration(t, msgs[0].Stuck.For) < 10*time.Second {
+		t.Fatalf("a callout of a run started 10 s ago: %d %+v; %v %+v", status, r, events, msgs)
+	}
+	s.Sim.SetMeter(904, "0.0.1", zuoratest.Step{Status: 8})
+	for range 2 {
+		e2eInvoke(t, s, `{"meterId": 904, "version": "0.0.1"}`)
+	}
+	e2eDeliver(t, n, "st-2", e2eCallout("904", "R-1", "FAILED", started, time.Now().UTC().Format(time.RFC3339)))
+	if events, _ = e2eStuckMessages(t, s); strings.Join(events, ",") != "alert" {
+		t.Errorf("the stuck run failed: %v, want one FAILED page", events)
+	}
+	e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", "/meters/904/0.0.1/watch", nil))
+	var page struct {
+		Meters []struct {
+			Status         string
+			AlertOpenSince string
+		}
+	}
+	e2eMust(t, json.Unmarshal([]byte(e2eWatchCall(t, s, e2eWatchRequest(t, "GET", "/meters", nil)).Body), &page))
+	if len(page.Meters) != 1 || page.Meters[0].Status != "FAILED" {
+		t.Errorf("the watch list after: %+v", page)
+	}
+	if e2eMetricSum(s.FunctionLog(), "Alerts") != 2 || !strings.Contains(s.FunctionLog(), `"Event":"stuck"`) {
+		t.Error("the stuck page was not counted as Alerts by Event stuck")
+	}
+}
+
+func e2eDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	e2eMust(t, err)
+	return d
+}
