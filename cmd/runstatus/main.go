@@ -17,6 +17,7 @@ import (
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/internal/secrets"
 	"github.com/example/zuora-runstatus/internal/statestore"
+	"github.com/example/zuora-runstatus/internal/topic"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -68,7 +69,7 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 		return nil, err
 	}
 	// Metrics are EMF lines on stdout, which Lambda sends to CloudWatch Logs.
-	deps := handler.Deps{Zuora: client, Explainer: client, Alerts: snsPublisher{newSNSClient(awsCfg)}, Metrics: os.Stdout, Log: log}
+	deps := handler.Deps{Zuora: client, Explainer: client, Alerts: topic.Publisher{API: topic.NewClient(awsCfg)}, Metrics: os.Stdout, Log: log}
 	if s.stateTable != "" {
 		deps.Store = statestore.New(dynamodb.NewFromConfig(awsCfg), s.stateTable)
 	}

@@ -1,4 +1,4 @@
-package main
+package topic
 
 import (
 	"context"
@@ -97,7 +97,7 @@ var fifoAlert = alert.Message{
 // standard three attempts; the SDK's own client gives up at once.
 func TestSNSThrottledIsRetried(t *testing.T) {
 	endpoint := newFakeSNSEndpoint(t, 2)
-	id, err := snsPublisher{newSNSClient(testAWSConfig(endpoint.URL))}.Publish(context.Background(), fifoAlert)
+	id, err := Publisher{NewClient(testAWSConfig(endpoint.URL))}.Publish(context.Background(), fifoAlert)
 	if err != nil || id != "94f20ce6-13c5-43a0-9a9e-ca52d816e90b" {
 		t.Fatalf("Publish = %q, %v", id, err)
 	}
@@ -115,7 +115,7 @@ func TestSNSThrottledIsRetried(t *testing.T) {
 	}
 
 	plain := newFakeSNSEndpoint(t, 2)
-	if _, err := (snsPublisher{sns.NewFromConfig(testAWSConfig(plain.URL))}).Publish(context.Background(), fifoAlert); err == nil {
+	if _, err := (Publisher{sns.NewFromConfig(testAWSConfig(plain.URL))}).Publish(context.Background(), fifoAlert); err == nil {
 		t.Error("the SDK's default client took a Throttled answer for success")
 	}
 	if n := len(plain.requests()); n != 1 {
@@ -123,7 +123,7 @@ func TestSNSThrottledIsRetried(t *testing.T) {
 	}
 
 	giveUp := newFakeSNSEndpoint(t, 5)
-	if _, err := (snsPublisher{newSNSClient(testAWSConfig(giveUp.URL))}).Publish(context.Background(), fifoAlert); err == nil {
+	if _, err := (Publisher{NewClient(testAWSConfig(giveUp.URL))}).Publish(context.Background(), fifoAlert); err == nil {
 		t.Error("persistent throttling ended in success")
 	}
 	if n := len(giveUp.requests()); n != 3 {
