@@ -75,6 +75,34 @@ func TestStuckRunEndToEnd(t *testing.T) {
 	}
 }
 
+// A stuck page SNS refused stays owed, through the table: the next check
+// publishes it once, as it was first built, even though the run completed
+// meanwhile, and then the resolution; a check after that publishes nothing.
+func TestStuckPageOwedEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "1s"})
+	s.Sim.SetMeter(905, "0.0.1", zuoratest.Step{Status: 5})
+	const check = `{"meterId": 905, "version": "0.0.1"}`
+	if r := e2eInvoke(t, s, check); r.Failed() {
+		t.Fatal(r.Body)
+	}
+	time.Sleep(2 * time.Second)
+	s.SetFaults(failOn("SNS.Publish"))
+	e2eWantError(t, s, check, "AlertPublishFailed")
+	s.SetFaults(nil)
+	s.Sim.SetMeter(905, "0.0.1", zuoratest.Step{Status: 7})
+	for range 2 {
+		if r := e2eInvoke(t, s, check); r.Failed() {
+			t.Fatal(r.Body)
+		}
+	}
+	events, msgs := e2eStuckMessages(t, s)
+	if strings.Join(events, ",") != "stuck,resolved" || msgs[0].Status != "RUNNING" || msgs[0].Stuck == nil ||
+		e2eDuration(t, msgs[0].Stuck.For) < 2*time.Second || msgs[1].Resolves == nil || !msgs[1].Resolves.Stuck {
+		t.Errorf("after a refused stuck page and a completed run: %v %+v", events, msgs)
+	}
+}
+
 // Three runs of about 2 s, then STUCK_AFTER 1 s and STUCK_FACTOR 3: a
 // fourth run is not stuck at 3 s (the threshold is about 6 s), and is at
 // 7 s, usually about 2 s.
@@ -143,7 +171,7 @@ func TestStuckRunCalloutEndToEnd(t *testing.T) {
 	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
 	n := s.CalloutNotifier()
 	started := time.Now().Add(-10 * time.Second).UTC().Format("2006-01-02T15:04:05-0700")
-	status, r := e2eDeliver(t, n, "st-1", e2eCallout("904", "R-1", "RUNNING", started, ""))
+	status, r := e2eDeliver(t, n, "st-1", e2eCallout(904, "R-1", "RUNNING", started, ""))
 	events, msgs := e2eStuckMessages(t, s)
 	if status != 200 || strings.Join(events, ",") != "stuck" || msgs[0].Stuck == nil || e2eDuration(t, msgs[0].Stuck.For) < 10*time.Second {
 		t.Fatalf("a callout of a run started 10 s ago: %d %+v; %v %+v", status, r, events, msgs)
@@ -152,7 +180,7 @@ func TestStuckRunCalloutEndToEnd(t *testing.T) {
 	for range 2 {
 		e2eInvoke(t, s, `{"meterId": 904, "version": "0.0.1"}`)
 	}
-	e2eDeliver(t, n, "st-2", e2eCallout("904", "R-1", "FAILED", started, time.Now().UTC().Format(time.RFC3339)))
+	e2eDeliver(t, n, "st-2", e2eCallout(904, "R-1", "FAILED", started, time.Now().UTC().Format(time.RFC3339)))
 	if events, _ = e2eStuckMessages(t, s); strings.Join(events, ",") != "alert" {
 		t.Errorf("the stuck run failed: %v, want one FAILED page", events)
 	}
