@@ -35,12 +35,15 @@ func e2eDeliver(t *testing.T, n *zuoratest.Notifier, id string, body string) (in
 	return d.Statuses[len(d.Statuses)-1], r
 }
 
-func e2eSession(meter, session, status, version string) string {
-	body := `{"meterId": ` + meter + `, "sessionId": "` + session + `", "status": "` + status + `", "previousStatus": "RUNNING", "runType": "NORMAL"`
-	if version != "" {
-		body += `, "version": "` + version + `"`
-	}
-	return body + "}"
+// e2eSession is a callout body of a session that was RUNNING before.
+func e2eSession(meter int64, session, status, version string) string {
+	return e2eBody(zuoratest.SessionEvent{MeterID: meter, SessionID: session, Status: status, PreviousStatus: "RUNNING", RunType: "NORMAL", Version: version})
+}
+
+// e2eBody is ev as Zuora's callout template sends it.
+func e2eBody(ev zuoratest.SessionEvent) string {
+	b, _ := json.Marshal(ev) // a struct of strings and an int64
+	return string(b)
 }
 
 // One page per failed session with its session id, Zuora's retry answered
@@ -53,10 +56,10 @@ func TestCalloutsEndToEnd(t *testing.T) {
 	n := s.CalloutNotifier()
 	calls := s.Sim.Stats().RunStatusCalls
 	steps := []struct{ id, body, want string }{
-		{"n1", e2eSession("501", "R-1", "FAILED", ""), "alert"},
-		{"n1", e2eSession("501", "R-1", "FAILED", ""), "duplicate"},
-		{"n2", e2eSession("501", "R-2", "FAILED", ""), "alert"},
-		{"n3", e2eSession("501", "R-3", "COMPLETED", ""), "resolved"},
+		{"n1", e2eSession(501, "R-1", "FAILED", ""), "alert"},
+		{"n1", e2eSession(501, "R-1", "FAILED", ""), "duplicate"},
+		{"n2", e2eSession(501, "R-2", "FAILED", ""), "alert"},
+		{"n3", e2eSession(501, "R-3", "COMPLETED", ""), "resolved"},
 	}
 	for _, st := range steps {
 		status, r := e2eDeliver(t, n, st.id, st.body)
@@ -87,7 +90,7 @@ func TestCalloutsEndToEnd(t *testing.T) {
 	}
 
 	// A poll that sees FAILED after a callout's FAILED stays quiet.
-	e2eDeliver(t, n, "n4", e2eSession("501", "R-4", "FAILED", ""))
+	e2eDeliver(t, n, "n4", e2eSession(501, "R-4", "FAILED", ""))
 	e2eMust(t, drainOne(t, s))
 	if r := e2eInvoke(t, s, `{"meterId": 501, "version": "0.0.1"}`); r.Failed() || e2eDecode[e2eResult](t, r.Body).Alert != nil {
 		t.Errorf("a poll after the callout: %s", r.Body)
@@ -119,7 +122,7 @@ func TestCalloutAuthEndToEnd(t *testing.T) {
 	stop, err := s.RecordAWSCalls(t.Context())
 	e2eMust(t, err)
 	for name, n := range map[string]*zuoratest.Notifier{"unsigned": &unsigned, "forged": &forged} {
-		if status, r := e2eDeliver(t, n, "", e2eSession("502", "R-1", "FAILED", "0.0.1")); status != 401 || r.Error == nil || r.Error.Type != "CalloutUnauthorized" {
+		if status, r := e2eDeliver(t, n, "", e2eSession(502, "R-1", "FAILED", "0.0.1")); status != 401 || r.Error == nil || r.Error.Type != "CalloutUnauthorized" {
 			t.Errorf("%s: %d %+v", name, status, r)
 		}
 	}
@@ -144,10 +147,10 @@ func TestCalloutAuthEndToEnd(t *testing.T) {
 	e2eMust(t, s.Restart(t.Context(), nil))
 	basic := *good
 	basic.HMACKey, basic.Username, basic.Password = nil, "zuora", "pa55"
-	if status, _ := e2eDeliver(t, &basic, "", e2eSession("502", "R-1", "RUNNING", "0.0.1")); status != 200 {
+	if status, _ := e2eDeliver(t, &basic, "", e2eSession(502, "R-1", "RUNNING", "0.0.1")); status != 200 {
 		t.Errorf("Basic credentials: %d", status)
 	}
-	if status, _ := e2eDeliver(t, good, "", e2eSession("502", "R-1", "RUNNING", "0.0.1")); status != 401 {
+	if status, _ := e2eDeliver(t, good, "", e2eSession(502, "R-1", "RUNNING", "0.0.1")); status != 401 {
 		t.Errorf("HMAC alone when the secret wants Basic: %d", status)
 	}
 }
@@ -162,9 +165,9 @@ func TestCalloutVersionsEndToEnd(t *testing.T) {
 	}
 	n := s.CalloutNotifier()
 	for body, want := range map[string]string{
-		e2eSession("503", "R-1", "RUNNING", ""):    "1.0,2.0",
-		e2eSession("503", "R-1", "RUNNING", "3.0"): "3.0",
-		e2eSession("504", "R-1", "RUNNING", ""):    "0.0.1",
+		e2eSession(503, "R-1", "RUNNING", ""):    "1.0,2.0",
+		e2eSession(503, "R-1", "RUNNING", "3.0"): "3.0",
+		e2eSession(504, "R-1", "RUNNING", ""):    "0.0.1",
 	} {
 		_, r := e2eDeliver(t, n, "", body)
 		var got []string
@@ -184,7 +187,7 @@ func TestCalloutRetryEndToEnd(t *testing.T) {
 	s := localstack.ForTest(t, map[string]string{"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:no-such-topic"})
 	once := s.CalloutNotifier()
 	once.Attempts = 1
-	body := e2eSession("505", "R-1", "FAILED", "0.0.1")
+	body := e2eSession(505, "R-1", "FAILED", "0.0.1")
 	if status, r := e2eDeliver(t, once, "n1", body); status != 503 || r.Error.Type != "AlertPublishFailed" {
 		t.Fatalf("SNS refusing: %d %+v", status, r)
 	}

@@ -181,7 +181,7 @@ func chaosPhase(t *testing.T, s *localstack.Stack, containers []e2eInvoker, mete
 	wg.Go(func() {
 		for m := range meters {
 			id, code, session := meter(m)
-			body := e2eCallout(fmt.Sprint(id), session, zuoratest.StatusName(code), "", start.Format(time.RFC3339))
+			body := e2eCallout(id, session, zuoratest.StatusName(code), "", start.Format(time.RFC3339))
 			if _, err := n.Deliver(t.Context(), fmt.Sprintf("chaos-%d-%s", id, session), []byte(body)); err != nil {
 				t.Errorf("callout: %v", err)
 			}

@@ -68,7 +68,7 @@ func TestAlertDetailsEndToEnd(t *testing.T) {
 	s.Sim.SetRuns(802, e2eRun("R-old", now.Add(-3*time.Hour), "70002011", 5), e2eRun("R-new", now.Add(-time.Hour), "53100320", 77))
 
 	poll := e2eInvoke(t, s, `{"meterId": 801, "version": "0.0.1"}`)
-	status, callout := e2eDeliver(t, s.CalloutNotifier(), "d-802", e2eSession("802", "R-new", "FAILED", "0.0.1"))
+	status, callout := e2eDeliver(t, s.CalloutNotifier(), "d-802", e2eSession(802, "R-new", "FAILED", "0.0.1"))
 	if poll.Failed() || status != 200 {
 		t.Fatalf("poll %s; callout %d %+v", poll.Body, status, callout)
 	}
@@ -158,7 +158,7 @@ func TestAlertDetailsFailuresEndToEnd(t *testing.T) {
 		s.SentMessages()
 		before := s.Sim.Stats()
 		start := time.Now()
-		status, r := e2eDeliver(t, n, fmt.Sprintf("f-%d", meter), e2eSession(fmt.Sprint(meter), "R-1", "FAILED", "0.0.1"))
+		status, r := e2eDeliver(t, n, fmt.Sprintf("f-%d", meter), e2eSession(meter, "R-1", "FAILED", "0.0.1"))
 		after := s.Sim.Stats()
 		calls := after.SummaryCalls - before.SummaryCalls + after.AuditCalls - before.AuditCalls
 		sent := s.SentMessages()

@@ -7,7 +7,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -75,7 +74,7 @@ func TestLostClaimAnswerEndToEnd(t *testing.T) {
 	s.SetFaults(dropFirstWrite) // the first write of a callout claims its notification
 	n := s.CalloutNotifier()
 	n.Attempts = 1
-	status, reply := e2eDeliver(t, n, "n-lost", e2eSession("341", "R-1", "FAILED", "0.0.1"))
+	status, reply := e2eDeliver(t, n, "n-lost", e2eSession(341, "R-1", "FAILED", "0.0.1"))
 	if status != 200 || len(reply.Results) != 1 || reply.Results[0].Alert == nil {
 		t.Errorf("a callout whose claim's answer was lost: %d %+v", status, reply)
 	}
@@ -117,15 +116,8 @@ func TestRecordAfterSlowPublishEndToEnd(t *testing.T) {
 }
 
 // e2eCallout is a callout body with the session's start and end times.
-func e2eCallout(meter, session, status, start, end string) string {
-	body := fmt.Sprintf(`{"meterId": %s, "sessionId": %q, "status": %q, "runType": "NORMAL"`, meter, session, status)
-	if start != "" {
-		body += fmt.Sprintf(`, "startTime": %q`, start)
-	}
-	if end != "" {
-		body += fmt.Sprintf(`, "endTime": %q`, end)
-	}
-	return body + "}"
+func e2eCallout(meter int64, session, status, start, end string) string {
+	return e2eBody(zuoratest.SessionEvent{MeterID: meter, SessionID: session, Status: status, RunType: "NORMAL", StartTime: start, EndTime: end})
 }
 
 // Hole 4: callouts out of order, and replays. An older session's news, or a
@@ -138,13 +130,13 @@ func TestStaleCalloutsEndToEnd(t *testing.T) {
 	n := s.CalloutNotifier()
 	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
 	steps := []struct{ id, body, want string }{
-		{"s1", e2eCallout("360", "R-2", "FAILED", zuoraTime(-40*time.Minute), zuoraTime(-10*time.Minute)), "alert"},
+		{"s1", e2eCallout(360, "R-2", "FAILED", zuoraTime(-40*time.Minute), zuoraTime(-10*time.Minute)), "alert"},
 		// R-1 ran before R-2; Zuora's retry of its notification comes late.
-		{"s2", e2eCallout("360", "R-1", "COMPLETED", zuoraTime(-3*time.Hour), time.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339)), "stale"},
+		{"s2", e2eCallout(360, "R-1", "COMPLETED", zuoraTime(-3*time.Hour), time.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339)), "stale"},
 		// R-2 was seen FAILED: a RUNNING of R-2 is old news, however it is dated.
-		{"s3", e2eCallout("360", "R-2", "RUNNING", "", ""), "stale"},
+		{"s3", e2eCallout(360, "R-2", "RUNNING", "", ""), "stale"},
 		// The signed body of s1 replayed under a new notification id.
-		{"s4", e2eCallout("360", "R-2", "FAILED", zuoraTime(-40*time.Minute), zuoraTime(-10*time.Minute)), "none"},
+		{"s4", e2eCallout(360, "R-2", "FAILED", zuoraTime(-40*time.Minute), zuoraTime(-10*time.Minute)), "none"},
 	}
 	for _, st := range steps {
 		status, r := e2eDeliver(t, n, st.id, st.body)
@@ -196,7 +188,7 @@ func TestCalloutWatchListUnreadableEndToEnd(t *testing.T) {
 	s.SetFaults(failOn("DynamoDB.Query"))
 	n := s.CalloutNotifier()
 	n.Attempts = 1
-	status, r := e2eDeliver(t, n, "n-380", e2eSession("380", "R-1", "FAILED", ""))
+	status, r := e2eDeliver(t, n, "n-380", e2eSession(380, "R-1", "FAILED", ""))
 	if status != 503 || r.Error == nil || r.Error.Type != "StateUnavailable" {
 		t.Errorf("callout: %d %+v, want 503 StateUnavailable", status, r)
 	}
@@ -204,7 +196,7 @@ func TestCalloutWatchListUnreadableEndToEnd(t *testing.T) {
 		t.Errorf("messages %v, want none", got)
 	}
 	s.SetFaults(nil) // Zuora's retry, once the table answers
-	if status, r := e2eDeliver(t, n, "n-380", e2eSession("380", "R-1", "FAILED", "")); status != 200 || len(r.Results) != 1 {
+	if status, r := e2eDeliver(t, n, "n-380", e2eSession(380, "R-1", "FAILED", "")); status != 200 || len(r.Results) != 1 {
 		t.Errorf("Zuora's retry: %d %+v", status, r)
 	}
 	if got := e2eMessages(t, s); !slices.Equal(got, []string{"380 alert"}) {
@@ -368,7 +360,7 @@ func TestBoundedInputsEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, nil)
 	n := s.CalloutNotifier()
-	if status, r := e2eDeliver(t, n, strings.Repeat("n", 300), e2eSession("390", "R-1", "FAILED", "0.0.1")); status != 400 || r.Error == nil || r.Error.Type != "InvalidRequest" {
+	if status, r := e2eDeliver(t, n, strings.Repeat("n", 300), e2eSession(390, "R-1", "FAILED", "0.0.1")); status != 400 || r.Error == nil || r.Error.Type != "InvalidRequest" {
 		t.Errorf("a 300-character notification id: %d %+v", status, r)
 	}
 	e2eWantError(t, s, `{"meterId": 390, "version": "0.0.1", "entityIds": "`+strings.Repeat("e", 200)+`"}`, "InvalidRequest")
