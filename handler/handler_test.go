@@ -61,8 +61,12 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-func invoke(h *Handler, payload string) ([]byte, error) {
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+func invoke(h *Handler, payload string) ([]byte, error) { return invokeAs(h, "req-1", payload) }
+
+// invokeAs invokes h as Lambda request requestID: invocations that run at
+// the same time have ids of their own, as in Lambda.
+func invokeAs(h *Handler, requestID, payload string) ([]byte, error) {
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return h.Invoke(ctx, []byte(payload))

@@ -195,9 +195,9 @@ func TestConcurrentChecksPageOnce(t *testing.T) {
 	r.zuora.delay = 20 * time.Millisecond
 	var wg sync.WaitGroup
 	errs := make(chan error, 12)
-	for range 12 {
+	for i := range 12 {
 		wg.Go(func() {
-			_, err := invoke(r.h, `{"meterId": 102, "version": "0.0.1"}`)
+			_, err := invokeAs(r.h, fmt.Sprintf("req-%d", i), `{"meterId": 102, "version": "0.0.1"}`)
 			errs <- err
 		})
 	}
