@@ -114,11 +114,11 @@ func leaseFor(ctx context.Context) time.Duration {
 // behind the lease go out in the same breath.
 func (k *Keeper) deliver(ctx context.Context, s State, publish Publisher) error {
 	for range maxStateAttempts {
-		pctx, reserve, cancel := publishContext(ctx)
+		pctx, recordBy, cancel := publishContext(ctx)
 		sent, err := publishAll(pctx, s.Outbox, publish)
 		cancel()
 		var more bool
-		s, more = k.settle(ctx, s, sent, err != nil, reserve)
+		s, more = k.settle(ctx, s, sent, err != nil, recordBy)
 		if err != nil || !more {
 			return err
 		}
@@ -143,15 +143,18 @@ func publishAll(ctx context.Context, msgs []Message, publish Publisher) ([]Messa
 // publishContext keeps back from the invocation's deadline the time to
 // record what was published (reserve): a publish that SNS answers at the
 // last moment must still be written down, or the next check sends it again.
-func publishContext(ctx context.Context) (context.Context, time.Duration, context.CancelFunc) {
+// The record must be done by recordBy, a quarter of the reserve before the
+// deadline, so that the invocation still replies in time: Lambda ends it at
+// the deadline, whatever it was doing.
+func publishContext(ctx context.Context) (pctx context.Context, recordBy time.Time, cancel context.CancelFunc) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		ctx, cancel := context.WithCancel(ctx)
-		return ctx, maxRecordBudget, cancel
+		return ctx, time.Now().Add(maxRecordBudget), cancel
 	}
 	reserve := min(max(time.Until(deadline)/4, minRecordBudget), maxRecordBudget)
-	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-reserve))
-	return ctx, reserve, cancel
+	pctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+	return pctx, deadline.Add(-reserve / 4), cancel
 }
 
 // settle records the messages that went out (all of sent, but the last one
@@ -159,11 +162,11 @@ func publishContext(ctx context.Context) (context.Context, time.Duration, contex
 // publish failed, so the next check sends what is left at once; a message
 // that did not go out keeps what its publisher added to it. It reports
 // whether more is owed and still this check's to send. Its writes have their
-// own budget, not the invocation's: it runs when the publish may have used
-// up the rest. If they fail, the lease runs out instead; a message may then
+// own budget, until recordBy, not the invocation's context: it runs when the
+// publish may have used up the rest. If they fail, the lease runs out instead; a message may then
 // go out twice, which a FIFO topic's deduplication id absorbs.
-func (k *Keeper) settle(ctx context.Context, s State, sent []Message, failed bool, budget time.Duration) (State, bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+func (k *Keeper) settle(ctx context.Context, s State, sent []Message, failed bool, recordBy time.Time) (State, bool) {
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), recordBy)
 	defer cancel()
 	owner, m := s.Writer, s.Meter
 	var err error

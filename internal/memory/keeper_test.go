@@ -170,6 +170,55 @@ func TestRecordOutlivesASlowPublish(t *testing.T) {
 	}
 }
 
+// slowRecordStore takes its first Save (the claim) at once and keeps every
+// later one (the record after the publish) until its context ends, noting
+// that context's deadline.
+type slowRecordStore struct {
+	*statestore.Memory
+	mu        sync.Mutex
+	saves     int
+	deadlines []time.Time
+}
+
+func (d *slowRecordStore) Save(ctx context.Context, s memory.State) (int64, error) {
+	d.mu.Lock()
+	d.saves++
+	first := d.saves == 1
+	deadline, _ := ctx.Deadline()
+	d.deadlines = append(d.deadlines, deadline)
+	d.mu.Unlock()
+	if first {
+		return d.Memory.Save(ctx, s)
+	}
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// The record's own budget ends before the invocation's deadline, not at or
+// after it: Lambda ends an invocation at its deadline, and one that is still
+// writing then never replies (Sandbox.Timedout) however good its record.
+func TestRecordEndsBeforeTheDeadline(t *testing.T) {
+	store := &slowRecordStore{Memory: statestore.NewMemory()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	invocationEnds, _ := ctx.Deadline()
+	slow := func(ctx context.Context, m memory.Message) (memory.Message, error) {
+		<-ctx.Done()
+		return m, ctx.Err()
+	}
+	if _, err := keeper(store).Record(ctx, memory.State{Meter: m102}, failed, "a#1", slow); err == nil {
+		t.Fatal("a publish that never answered succeeded")
+	}
+	if len(store.deadlines) < 2 {
+		t.Fatalf("%d saves; want the claim and a record", len(store.deadlines))
+	}
+	for _, d := range store.deadlines[1:] {
+		if d.IsZero() || !d.Before(invocationEnds.Add(-100*time.Millisecond)) {
+			t.Errorf("a record's deadline %s is not well before the invocation's %s", d.Format(time.StampMilli), invocationEnds.Format(time.StampMilli))
+		}
+	}
+}
+
 // A stale callout does nothing; an open alert with nothing to publish says
 // since when.
 func TestOutcome(t *testing.T) {
