@@ -31,8 +31,8 @@ func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, er
 		return h.runScheduled(ctx)
 	}
 	checks := inv.checks
-	mo := h.recallAsync(ctx, meters(checks))
-	defer mo.wait()
+	mo := memory.Recall(ctx, h.store, meters(checks))
+	defer mo.Wait()
 	h.applyDefaults(ctx, checks)
 	items, err := h.checkAll(ctx, checks, mo, runBudget{})
 	return BatchResult{Results: items, Summary: summarize(items)}, err
@@ -93,7 +93,7 @@ func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before
 // checkAll checks each meter, at most cfg.BatchConcurrency at once, and
 // starts none once the budget is over: those items stay unchecked. The
 // error joins the alerts that did not go out.
-func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memo, budget runBudget) ([]BatchItem, error) {
+func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memory.Recollection, budget runBudget) ([]BatchItem, error) {
 	items := make([]BatchItem, len(checks))
 	for i, c := range checks {
 		items[i] = BatchItem{Meter: c.Meter} // unchecked until its check ends
@@ -122,7 +122,7 @@ func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memo,
 
 // batchItem checks one meter of a batch; the error is an alert that did not
 // go out.
-func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memo, zuoraBy time.Time) (BatchItem, error) {
+func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memory.Recollection, zuoraBy time.Time) (BatchItem, error) {
 	res, err := h.check(ctx, c, mo, zuoraBy)
 	switch {
 	case err == nil:
@@ -167,7 +167,7 @@ func notable(items []BatchItem, alertsOn func(string) bool) ([]BatchItem, bool) 
 // longest ago first (never checked first of all), with the memory read
 // along with the watch list (one pass over the table). When the table
 // cannot be read, it is WATCH_METERS without memory.
-func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, error) {
+func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memory.Recollection, error) {
 	if h.store == nil {
 		if len(h.cfg.WatchMeters) == 0 {
 			return nil, nil, invalid("a scheduled event names no meters and WATCH_METERS is empty")
@@ -177,7 +177,7 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 	all, err := h.store.AllStates(ctx)
 	if err != nil {
 		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
-		return checksOf(h.cfg.WatchMeters), known(nil, err), nil
+		return checksOf(h.cfg.WatchMeters), memory.Recalled(nil, err), nil
 	}
 	states := make(map[memory.Meter]memory.State, len(all))
 	var targets []memory.Meter
@@ -193,7 +193,7 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memo, e
 	slices.SortStableFunc(targets, func(a, b memory.Meter) int {
 		return states[a].CheckedAt.Compare(states[b].CheckedAt)
 	})
-	return checksOf(targets), known(states, nil), nil
+	return checksOf(targets), memory.Recalled(states, nil), nil
 }
 
 func checksOf(meters []memory.Meter) []checkRequest {

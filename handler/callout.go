@@ -109,7 +109,7 @@ func (h *Handler) claim(ctx context.Context, id string) callout.Claim {
 		return callout.ClaimNew
 	}
 	now := h.now()
-	c, err := h.store.ClaimNotification(ctx, id, invocationOwner(ctx), now, now.Add(notificationLease))
+	c, err := h.store.ClaimNotification(ctx, id, memory.InvocationOwner(ctx), now, now.Add(notificationLease))
 	if err != nil {
 		h.stateUnavailable(ctx, err, "notificationId", id)
 		return callout.ClaimNew
@@ -123,7 +123,7 @@ func (h *Handler) finish(ctx context.Context, id string, handled bool) {
 	if id == "" || h.store == nil {
 		return
 	}
-	if err := h.store.FinishNotification(ctx, id, invocationOwner(ctx), handled, h.now().Add(notificationKept)); err != nil {
+	if err := h.store.FinishNotification(ctx, id, memory.InvocationOwner(ctx), handled, h.now().Add(notificationKept)); err != nil {
 		h.stateUnavailable(ctx, err, "notificationId", id)
 	}
 }
@@ -136,7 +136,7 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 	if err != nil {
 		return nil, err
 	}
-	defer mo.wait()
+	defer mo.Wait()
 	id := req.Header("Zuora-Notification-Id")
 	trackID := cmp.Or(id, requestID(ctx))
 	now, arrived := h.now(), time.Now()
@@ -177,7 +177,7 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 // states come with the read that finds them; else defaultVersion. When the
 // watch list cannot be read, it is StateUnavailable (a 5xx Zuora retries),
 // not defaultVersion: a page must not land on a version nobody watches.
-func (h *Handler) calloutTargets(ctx context.Context, ev callout.Event) ([]memory.Meter, *memo, error) {
+func (h *Handler) calloutTargets(ctx context.Context, ev callout.Event) ([]memory.Meter, *memory.Recollection, error) {
 	if ev.Version == "" && h.store != nil {
 		watched, err := h.store.WatchedVersions(ctx, ev.MeterID)
 		if err != nil {
@@ -189,9 +189,9 @@ func (h *Handler) calloutTargets(ctx context.Context, ev callout.Event) ([]memor
 			for i, s := range watched {
 				meters[i], states[s.Meter] = s.Meter, s
 			}
-			return meters, known(states, nil), nil
+			return meters, memory.Recalled(states, nil), nil
 		}
 	}
 	meters := []memory.Meter{{MeterID: ev.MeterID, Version: cmp.Or(ev.Version, defaultVersion)}}
-	return meters, h.recallAsync(ctx, meters), nil
+	return meters, memory.Recall(ctx, h.store, meters), nil
 }

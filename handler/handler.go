@@ -90,7 +90,7 @@ const httpBudget = 29 * time.Second
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	ctx, t, limits := h.startTally(ctx)
 	defer h.flushTally(ctx, t, limits)
-	ctx = withOwner(ctx)
+	ctx = memory.WithOwner(ctx, requestID(ctx))
 	inv, err := parseEvent(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "invalid request", "source", inv.source, "errorType", TypeInvalidRequest, "error", err.Error())
@@ -114,8 +114,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return json.Marshal(batch)
 	}
 	h.applyDefaults(ctx, inv.checks)
-	mo := h.recallAsync(ctx, meters(inv.checks))
-	defer mo.wait() // the read ends within the invocation, whatever the check did
+	mo := memory.Recall(ctx, h.store, meters(inv.checks))
+	defer mo.Wait() // the read ends within the invocation, whatever the check did
 	res, err := h.check(ctx, inv.checks[0], mo, time.Time{})
 	if err != nil {
 		var partial *Result
@@ -200,7 +200,7 @@ func zuoraContext(ctx context.Context, by time.Time) (context.Context, context.C
 // calls for. On an alert failure it returns the result too, with
 // alert.published false. mo is the memory read for the invocation (nil
 // without a Store); zuoraBy, when set, is when the Zuora call must end.
-func (h *Handler) check(ctx context.Context, c checkRequest, mo *memo, zuoraBy time.Time) (Result, error) {
+func (h *Handler) check(ctx context.Context, c checkRequest, mo *memory.Recollection, zuoraBy time.Time) (Result, error) {
 	zctx, cancel := zuoraContext(ctx, zuoraBy)
 	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
 		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
