@@ -4,16 +4,16 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
+	"github.com/example/zuora-runstatus/internal/topic"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -87,7 +87,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 // schedule checks, the Zuora scoping headers and the batch concurrency.
 func loadChecks(env func(string) string, h *handler.Config) error {
 	var err error
-	if h.TopicARN = env("ALERT_TOPIC_ARN"); !isTopicARN(h.TopicARN) {
+	if h.TopicARN = env("ALERT_TOPIC_ARN"); !topic.IsARN(h.TopicARN) {
 		return configError("ALERT_TOPIC_ARN", fmt.Errorf("%q is not an SNS topic ARN", h.TopicARN))
 	}
 	if h.AlertOn, err = parseAlertOn(env("ALERT_ON")); err != nil {
@@ -116,7 +116,7 @@ func loadChecks(env func(string) string, h *handler.Config) error {
 // with it.
 func loadMemory(env func(string) string, s *settings) error {
 	h := &s.handler
-	if s.stateTable = env("STATE_TABLE"); s.stateTable != "" && !isTableName(s.stateTable) {
+	if s.stateTable = env("STATE_TABLE"); s.stateTable != "" && !statestore.IsTableName(s.stateTable) {
 		return configError("STATE_TABLE", fmt.Errorf("%q is not a DynamoDB table name or ARN", s.stateTable))
 	}
 	var err error
@@ -179,8 +179,8 @@ func loadStuck(env func(string) string, h *handler.Config, memory bool) error {
 // loadAlerts reads what the messages say besides the result: the link,
 // and whether Zuora is asked why a run failed.
 func loadAlerts(env func(string) string, h *handler.Config) error {
-	if h.AlertLink = env("ALERT_LINK"); h.AlertLink != "" && !isLinkTemplate(h.AlertLink) {
-		return configError("ALERT_LINK", fmt.Errorf("%q is not an https:// URL (with {meterId}, {version} or {sessionId} to fill in), of at most %d characters", truncate(h.AlertLink, 60), maxLinkTemplate))
+	if h.AlertLink = env("ALERT_LINK"); h.AlertLink != "" && !alert.IsLinkTemplate(h.AlertLink) {
+		return configError("ALERT_LINK", fmt.Errorf("%q is not an https:// URL (with {meterId}, {version} or {sessionId} to fill in), of at most %d characters", truncate(h.AlertLink, 60), alert.MaxLinkTemplate))
 	}
 	h.AlertDetails = true
 	if v := env("ALERT_DETAILS"); v != "" {
@@ -190,15 +190,6 @@ func loadAlerts(env func(string) string, h *handler.Config) error {
 		}
 	}
 	return nil
-}
-
-// maxLinkTemplate bounds ALERT_LINK: it goes into every message.
-const maxLinkTemplate = 1024
-
-// isLinkTemplate accepts an https:// URL, placeholders filled in.
-func isLinkTemplate(v string) bool {
-	u, err := url.Parse(alert.Link(v, 1, "0.0.1", "R-1"))
-	return len(v) <= maxLinkTemplate && err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
 func truncate(s string, n int) string {
@@ -217,18 +208,6 @@ func parseRepeatAfter(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a Go duration of a minute or more (e.g. 24h), or 0", v)
 	}
 	return d, nil
-}
-
-// isTableName accepts a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)
-// or a table's ARN.
-func isTableName(s string) bool {
-	if a, err := arn.Parse(s); err == nil {
-		name, ok := strings.CutPrefix(a.Resource, "table/")
-		return a.Service == "dynamodb" && ok && isTableName(name)
-	}
-	return len(s) >= 3 && len(s) <= 255 && only(s, func(c byte) bool {
-		return isLowerOrDash(c) || isDigit(c) || c == '_' || c == '.' || c >= 'A' && c <= 'Z'
-	})
 }
 
 func parseConcurrency(v string) (int, error) {
@@ -286,33 +265,3 @@ func parseWatchMeters(v string) ([]memory.Meter, error) {
 	}
 	return meters, nil
 }
-
-// isTopicARN reports whether s is an SNS topic ARN,
-// arn:aws…:sns:{region}:{12-digit account}:{name}[.fifo], with a name of 1 to
-// 256 letters, digits, "_" and "-". (A regexp with the name's counted
-// repetition compiles into 256 copies of its class, at every cold start.)
-func isTopicARN(s string) bool {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "sns" || !strings.HasPrefix(a.Partition, "aws") {
-		return false
-	}
-	name := strings.TrimSuffix(a.Resource, ".fifo")
-	return only(a.Partition[3:], isLowerOrDash) &&
-		a.Region != "" && only(a.Region, func(c byte) bool { return isLowerOrDash(c) || isDigit(c) }) &&
-		len(a.AccountID) == 12 && only(a.AccountID, isDigit) &&
-		name != "" && len(name) <= 256 && only(name, func(c byte) bool {
-		return isLowerOrDash(c) || isDigit(c) || c == '_' || c >= 'A' && c <= 'Z'
-	})
-}
-
-func only(s string, ok func(byte) bool) bool {
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isLowerOrDash(c byte) bool { return c >= 'a' && c <= 'z' || c == '-' }
-func isDigit(c byte) bool       { return c >= '0' && c <= '9' }

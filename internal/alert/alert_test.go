@@ -260,3 +260,25 @@ func TestStuck(t *testing.T) {
 		}
 	}
 }
+
+// ALERT_LINK is an https:// URL once filled in, and bounded.
+func TestIsLinkTemplate(t *testing.T) {
+	for _, tt := range []struct {
+		template string
+		ok       bool
+	}{
+		{"https://zuora.example.com/meters/{meterId}", true},
+		{"https://{meterId}.example.com/v/{version}?s={sessionId}", true},
+		{"https://zuora.example.com/" + strings.Repeat("a", MaxLinkTemplate-26), true},
+		{"https://zuora.example.com/" + strings.Repeat("a", MaxLinkTemplate-25), false},
+		{"http://zuora.example.com/meters/{meterId}", false},
+		{"zuora.example.com", false},
+		{"https:///meters", false},
+		{"https://user:pass@zuora.example.com/", false},
+		{"https://zuora.example.com/%zz", false},
+	} {
+		if got := IsLinkTemplate(tt.template); got != tt.ok {
+			t.Errorf("IsLinkTemplate(%.60q) = %v, want %v", tt.template, got, tt.ok)
+		}
+	}
+}

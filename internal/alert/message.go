@@ -189,6 +189,16 @@ func Link(template string, meterID int64, version, sessionID string) string {
 		"{sessionId}", url.PathEscape(sessionID)).Replace(template)
 }
 
+// MaxLinkTemplate bounds ALERT_LINK: it goes into every message.
+const MaxLinkTemplate = 1024
+
+// IsLinkTemplate accepts an ALERT_LINK template: an https:// URL once its
+// placeholders are filled in, of at most MaxLinkTemplate bytes.
+func IsLinkTemplate(template string) bool {
+	u, err := url.Parse(Link(template, 1, "0.0.1", "R-1"))
+	return len(template) <= MaxLinkTemplate && err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
+}
+
 // DetailsOf returns the details and the details error a report carries.
 func DetailsOf(rep json.RawMessage) (*Details, string) {
 	var r report

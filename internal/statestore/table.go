@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/example/zuora-runstatus/internal/memory"
@@ -326,4 +327,17 @@ func (u *update) input(table string, key map[string]types.AttributeValue) *dynam
 		in.ConditionExpression = &u.condition
 	}
 	return in
+}
+
+// tableNameBytes are the bytes of a DynamoDB table name.
+const tableNameBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+// IsTableName accepts a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)
+// or a table's ARN, as STATE_TABLE may give either.
+func IsTableName(s string) bool {
+	if a, err := arn.Parse(s); err == nil {
+		name, ok := strings.CutPrefix(a.Resource, "table/")
+		return a.Service == "dynamodb" && ok && IsTableName(name)
+	}
+	return len(s) >= 3 && len(s) <= 255 && strings.Trim(s, tableNameBytes) == ""
 }
