@@ -258,7 +258,7 @@ func (s *Stack) launch(ctx context.Context, bootstrap string, env map[string]str
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	var err error
-	for range 3 { // a free port can be taken before the RIE binds it: the RIE then exits at once
+	for range 3 { // a free port can still be taken before the RIE binds it: the RIE then exits at once
 		invokeAddr, err1 := freeAddr()
 		apiAddr, err2 := freeAddr()
 		if err := errors.Join(err1, err2); err != nil {

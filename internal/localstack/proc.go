@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -83,14 +87,50 @@ func (p *proc) waitFor(ctx context.Context, what string, ready func() bool) erro
 	}
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
+// freeAddr returns a loopback address whose port was free a moment ago,
+// for a child to listen on. The port comes from below the kernel's
+// ephemeral range: a port from that range (what a listen on port 0 gets)
+// can become another connection's source port before the child binds it,
+// and the tests' many connections to moto made that happen. The RIE binds
+// its runtime API only at the first invocation, so a port lost that way
+// failed an invocation, not the start. Ports go out in turn from a random
+// start, so that two stacks of a process never get the same one, and
+// processes side by side seldom do.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	span := ephemeralLow() - minChildPort
+	for range 64 {
+		port := minChildPort + int(nextChildPort.Add(1)%uint64(span))
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			addr := ln.Addr().String()
+			ln.Close()
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", fmt.Errorf("no free loopback port from %d on", minChildPort)
+}
+
+// nextChildPort is the last port freeAddr handed out, less minChildPort.
+var nextChildPort = func() *atomic.Uint64 {
+	var n atomic.Uint64
+	n.Store(rand.Uint64N(1 << 20))
+	return &n
+}()
+
+// minChildPort is the lowest port freeAddr picks: above the well-known
+// services a machine may run.
+const minChildPort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default where it cannot be read; other systems' ranges start higher).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if fields := strings.Fields(string(b)); err == nil && len(fields) == 2 {
+		if n, err := strconv.Atoi(fields[0]); err == nil && n > minChildPort+1000 {
+			return n
+		}
+	}
+	return 32768
 }
 
 func dialable(addr string) bool {
