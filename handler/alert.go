@@ -11,7 +11,6 @@ import (
 	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/metrics"
-	"github.com/example/zuora-runstatus/zuora"
 )
 
 // Publisher sends a message to the topic and returns SNS's message id. It
@@ -55,50 +54,30 @@ func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, 
 	return msg, fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, msg.Event, res.MeterID, res.Version, status, err)
 }
 
-// runTypes are the failed statuses whose alerts are explained, and the
-// run type Zuora knows their runs by.
-var runTypes = map[string]string{zuora.Failed: zuora.RunTypeNormal, zuora.TestingFailed: zuora.RunTypeDebug}
-
 // explain adds to an alert of a failed run what Zuora says about why
 // (alert.Explain: two calls at most, within 3 s), once: an alert that
 // already has it, a reminder or a resolution makes no call.
 func (h *Handler) explain(ctx context.Context, msg memory.Message, sc scope) memory.Message {
-	var r struct {
-		MeterID   int64  `json:"meterId"`
-		Status    string `json:"status"`
-		SessionID string `json:"sessionId"`
-		RunType   string `json:"runType"`
-	}
-	runType, failed := "", false
-	if msg.Event == memory.EventAlert && json.Unmarshal(msg.Report, &r) == nil {
-		runType, failed = runTypes[r.Status]
-	}
+	q, ok := alert.Unexplained(msg)
 	switch {
-	case !failed || alert.Explained(msg.Report):
+	case !ok:
 		return msg
 	case h.explainer == nil || !h.cfg.AlertDetails:
 		metrics.From(ctx).CountBy(metrics.AlertDetails, alert.OutcomeSkipped)
 		return msg
 	}
-	if r.RunType != "" {
-		runType = r.RunType
-	}
+	q.Now, q.TrackID, q.EntityIDs, q.OrgIDs = h.now(), sc.trackID, sc.entityIDs, sc.orgIDs
 	start := time.Now()
 	ctx, cancel := context.WithDeadline(ctx, sc.observedAt.Add(alert.Budget))
 	defer cancel()
-	d, errName, outcome := alert.Explain(ctx, h.explainer, alert.Query{MeterID: r.MeterID, RunType: runType,
-		SessionID: r.SessionID, LastSeen: msg.LastSeen, Now: h.now(), TrackID: sc.trackID, EntityIDs: sc.entityIDs, OrgIDs: sc.orgIDs},
-		func(err error) string { return kindOf(err).Type })
+	d, errName, outcome := alert.Explain(ctx, h.explainer, q, func(err error) string { return kindOf(err).Type })
 	metrics.From(ctx).CountBy(metrics.AlertDetails, outcome)
-	h.log.InfoContext(ctx, "alert details", "meterId", r.MeterID, "sessionId", r.SessionID, "outcome", outcome,
+	h.log.InfoContext(ctx, "alert details", "meterId", q.MeterID, "sessionId", q.SessionID, "outcome", outcome,
 		"errorType", errName, "ms", time.Since(start).Milliseconds())
 	if outcome == alert.OutcomeSkipped {
 		return msg // no time left: the next attempt, if the page is owed, tries again
 	}
-	msg.Report = alert.With(msg.Report, "details", d)
-	if errName != "" {
-		msg.Report = alert.With(msg.Report, "detailsError", errName)
-	}
+	msg.Report = alert.Explaining(msg.Report, d, errName)
 	return msg
 }
 

@@ -282,3 +282,46 @@ func TestIsLinkTemplate(t *testing.T) {
 		}
 	}
 }
+
+// Only an alert of a failed run that does not say why yet is explained,
+// with the run type its status or the callout names.
+func TestUnexplained(t *testing.T) {
+	seen := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	report := func(status, extra string) json.RawMessage {
+		return json.RawMessage(`{"meterId":102,"version":"0.0.1","status":"` + status + `"` + extra + `}`)
+	}
+	for _, tt := range []struct {
+		name  string
+		msg   memory.Message
+		want  Query
+		wants bool
+	}{
+		{"FAILED poll", memory.Message{Event: memory.EventAlert, Report: report("FAILED", ""), LastSeen: seen},
+			Query{MeterID: 102, RunType: zuora.RunTypeNormal, LastSeen: seen}, true},
+		{"TESTING_FAILED", memory.Message{Event: memory.EventAlert, Report: report("TESTING_FAILED", "")},
+			Query{MeterID: 102, RunType: zuora.RunTypeDebug}, true},
+		{"FAILED callout", memory.Message{Event: memory.EventAlert, Report: failedReport("")},
+			Query{MeterID: 102, RunType: "NORMAL", SessionID: "R-42"}, true},
+		{"callout's run type", memory.Message{Event: memory.EventAlert, Report: report("FAILED", `,"runType":"DEBUG"`)},
+			Query{MeterID: 102, RunType: "DEBUG"}, true},
+		{"explained", memory.Message{Event: memory.EventAlert, Report: Explaining(failedReport(""), Details{}, "")}, Query{}, false},
+		{"explained in part", memory.Message{Event: memory.EventAlert, Report: failedReport(`,"detailsError":"ZuoraUnavailable"`)}, Query{}, false},
+		{"reminder", memory.Message{Event: memory.EventReminder, Report: failedReport("")}, Query{}, false},
+		{"resolution", memory.Message{Event: memory.EventResolved, Report: report("COMPLETED", "")}, Query{}, false},
+		{"CANCELED in ALERT_ON", memory.Message{Event: memory.EventAlert, Report: report("CANCELED", "")}, Query{}, false},
+		{"stuck", memory.Message{Event: memory.EventStuck, Report: report("RUNNING", "")}, Query{}, false},
+		{"not JSON", memory.Message{Event: memory.EventAlert, Report: json.RawMessage(`{`)}, Query{}, false},
+	} {
+		got, ok := Unexplained(tt.msg)
+		if ok != tt.wants || ok && got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.wants)
+		}
+	}
+	rep := Explaining(failedReport(""), Details{SessionID: "R-42"}, "ZuoraRateLimited")
+	if d, errName := DetailsOf(rep); d == nil || d.SessionID != "R-42" || errName != "ZuoraRateLimited" {
+		t.Errorf("Explaining: %s", rep)
+	}
+	if _, errName := DetailsOf(Explaining(failedReport(""), Details{}, "")); errName != "" {
+		t.Errorf("Explaining without an error named one: %q", errName)
+	}
+}

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/zuora"
 )
 
 // Message is one message for the topic, as SNS takes it.
@@ -173,11 +175,32 @@ func With(obj json.RawMessage, name string, value any) json.RawMessage {
 	return out
 }
 
-// Explained reports whether a report already carries what Explain gave
-// (an owed alert keeps the details it was first built with).
-func Explained(rep json.RawMessage) bool {
+// runTypes are the failed statuses whose alerts are explained, and the
+// run type Zuora knows their runs by.
+var runTypes = map[string]string{zuora.Failed: zuora.RunTypeNormal, zuora.TestingFailed: zuora.RunTypeDebug}
+
+// Unexplained is the Query that explains msg, when msg is an alert of a
+// failed run that does not say why yet; false for anything else: another
+// status, a reminder, a resolution, or an owed alert, which keeps the
+// details it was first built with. The caller adds the time and the
+// check's scoping headers.
+func Unexplained(msg memory.Message) (Query, bool) {
 	var r report
-	return json.Unmarshal(rep, &r) == nil && (r.Details != nil || r.DetailsError != "")
+	if msg.Event != memory.EventAlert || json.Unmarshal(msg.Report, &r) != nil || r.Details != nil || r.DetailsError != "" {
+		return Query{}, false
+	}
+	runType, failed := runTypes[r.Status]
+	return Query{MeterID: r.MeterID, RunType: cmp.Or(r.RunType, runType), SessionID: r.SessionID, LastSeen: msg.LastSeen}, failed
+}
+
+// Explaining is rep with what Explain gave: the details, and the name of
+// the error that kept some of them ("" for none).
+func Explaining(rep json.RawMessage, d Details, errName string) json.RawMessage {
+	rep = With(rep, "details", d)
+	if errName != "" {
+		rep = With(rep, "detailsError", errName)
+	}
+	return rep
 }
 
 // Link fills in an ALERT_LINK template; "" without one.
