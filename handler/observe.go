@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/memory"
@@ -37,19 +38,39 @@ func (h *Handler) observe(ctx context.Context, res *Result, news calloutNews, mo
 	m := memory.Meter{MeterID: res.MeterID, Version: res.Version}
 	obs := memory.Observation{Meter: m, Status: res.Status, StatusCode: res.StatusCode, Terminal: res.Terminal,
 		Session: news.session, At: news.at, Start: news.start, Callout: res.Source == sourceCallout, Report: report}
-	out, err := h.memory.Record(ctx, mo.State(m), obs, memory.NextOwner(ctx), func(ctx context.Context, msg memory.Message) (memory.Message, error) {
+	prev := mo.State(m)
+	out, err := h.memory.Record(ctx, prev, obs, memory.NextOwner(ctx), func(ctx context.Context, msg memory.Message) (memory.Message, error) {
 		return h.publish(ctx, res, msg, sc)
 	})
 	switch {
+	case out.Stale:
+		return h.staleOutcome(ctx, res, prev, err)
 	case errors.Is(err, memory.ErrUnavailable):
 		return h.alertWithoutMemory(ctx, res, err, sc)
-	case out.Stale:
-		return errStale
 	case !out.OpenSince.IsZero() && res.Alert == nil:
 		since := out.OpenSince.UTC()
 		res.AlertOpenSince = &since
 	}
 	return err
+}
+
+// staleOutcome is what a stale callout answers: errStale once it sent what
+// was owed, or had nothing to send; the publish's error when a message it
+// sent failed, and StateUnavailable when the memory failed while something
+// was owed — both 5xx, so Zuora's retry sends it, for a meter nobody polls
+// has no other check to. Stale news itself never pages.
+func (h *Handler) staleOutcome(ctx context.Context, res *Result, prev memory.State, err error) error {
+	switch {
+	case err == nil:
+		return errStale
+	case !errors.Is(err, memory.ErrUnavailable):
+		return err
+	}
+	h.stateUnavailable(ctx, err, "meterId", res.MeterID, "version", res.Version, "stale", true, "owed", len(prev.Outbox))
+	if len(prev.Outbox) == 0 {
+		return errStale
+	}
+	return fmt.Errorf("%w: a stale callout could not send what meter %d version %s owes", ErrStateUnavailable, res.MeterID, res.Version)
 }
 
 // stateUnavailable counts and logs a read or write of the memory that

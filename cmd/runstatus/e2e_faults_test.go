@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -159,6 +160,65 @@ func TestStaleCalloutsEndToEnd(t *testing.T) {
 	}
 	if !e2eMetricCount(s.FunctionLog(), "StaleCallouts", 2) {
 		t.Error("StaleCallouts was not counted twice")
+	}
+}
+
+// Issue 23, 1: a poll pages R-1's failure before R-1's callout arrives;
+// that callout, late, is stale. The rerun R-2 fails after the poll: its
+// callout pages, whether it is dated (after the poll) or not (the late
+// callout named the session the poll saw). With the callout condition the
+// README recommends, no RUNNING comes between to tell the runs apart.
+func TestRerunAfterPollEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	n := s.CalloutNotifier()
+	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
+	for _, id := range []int64{1101, 1102} {
+		s.Sim.SetMeter(id, "0.0.1", zuoratest.Step{Status: 8})
+		if r := e2eInvoke(t, s, fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, id)); r.Failed() {
+			t.Fatalf("poll: %s", r.Body)
+		}
+		late := e2eCallout(id, "R-1", "FAILED", zuoraTime(-30*time.Minute), zuoraTime(-5*time.Minute))
+		if _, r := e2eDeliver(t, n, fmt.Sprintf("r1-%d", id), late); !r.Stale {
+			t.Errorf("meter %d: R-1's late callout %+v, want stale", id, r)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond) // the rerun ends in a later second than the poll's
+	rerun := map[int64]string{
+		1101: e2eCallout(1101, "R-2", "FAILED", zuoraTime(-time.Second), zuoraTime(0)),
+		1102: e2eCallout(1102, "R-2", "FAILED", "", ""),
+	}
+	for id, body := range rerun {
+		if status, r := e2eDeliver(t, n, fmt.Sprintf("r2-%d", id), body); status != 200 || len(r.Results) != 1 || r.Results[0].Alert == nil {
+			t.Errorf("meter %d: R-2's callout %d %+v, want a page", id, status, r)
+		}
+	}
+	got := e2eMessages(t, s)
+	slices.Sort(got)
+	if want := []string{"1101 alert", "1101 alert", "1102 alert", "1102 alert"}; !slices.Equal(got, want) {
+		t.Errorf("messages %v, want %v", got, want)
+	}
+}
+
+// Issue 23, 13: a page owed on a meter nobody polls goes out with the next
+// callout, stale as that callout may be.
+func TestStaleCalloutSendsOwedEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	n := s.CalloutNotifier()
+	n.Attempts = 1
+	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
+	s.SetFaults(failOn("SNS.Publish"))
+	if status, _ := e2eDeliver(t, n, "o-1", e2eCallout(1103, "R-2", "FAILED", zuoraTime(-20*time.Minute), zuoraTime(-10*time.Minute))); status != 503 {
+		t.Fatalf("SNS refusing: %d, want 503", status)
+	}
+	s.SetFaults(nil)
+	status, r := e2eDeliver(t, n, "o-2", e2eCallout(1103, "R-1", "COMPLETED", zuoraTime(-3*time.Hour), zuoraTime(-2*time.Hour)))
+	if status != 200 || !r.Stale {
+		t.Errorf("R-1's late callout: %d %+v, want 200 stale", status, r)
+	}
+	if got := e2eMessages(t, s); !slices.Equal(got, []string{"1103 alert"}) {
+		t.Errorf("messages %v, want the owed page", got)
 	}
 }
 

@@ -247,3 +247,29 @@ func e2eDuration(t *testing.T, s string) time.Duration {
 	e2eMust(t, err)
 	return d
 }
+
+// Issue 23, 5: a callout-only meter. Session R-1 is stuck; R-2's terminal
+// callout, which has no startTime, ends R-1 too: the stuck alert is
+// resolved at once (not left open for a poll that never comes), and no
+// duration is made up for a run whose end nobody saw.
+func TestStuckRunEndedByAnotherSessionEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
+	n := s.CalloutNotifier()
+	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
+	e2eDeliver(t, n, "so-1", e2eCallout(905, "R-1", "RUNNING", zuoraTime(-10*time.Second), ""))
+	if events, _ := e2eStuckMessages(t, s); strings.Join(events, ",") != "stuck" {
+		t.Fatalf("R-1 started 10 s ago: %v, want a stuck page", events)
+	}
+	status, r := e2eDeliver(t, n, "so-2", e2eCallout(905, "R-2", "COMPLETED", "", zuoraTime(0)))
+	events, msgs := e2eStuckMessages(t, s)
+	if status != 200 || strings.Join(events, ",") != "resolved" || msgs[0].Resolves == nil || !msgs[0].Resolves.Stuck {
+		t.Fatalf("R-2 COMPLETED: %d %+v; messages %v %+v, want the stuck run resolved", status, r, events, msgs)
+	}
+	// A later run of this meter is not paged as stuck for R-1's sake, and
+	// its history holds no made-up duration.
+	e2eDeliver(t, n, "so-3", e2eCallout(905, "R-3", "RUNNING", zuoraTime(-time.Second), ""))
+	if events, _ := e2eStuckMessages(t, s); len(events) != 0 {
+		t.Errorf("R-3 running for a second: %v, want nothing", events)
+	}
+}

@@ -45,38 +45,42 @@ type Keeper struct {
 
 // Outcome is what Record did besides publishing.
 type Outcome struct {
-	Stale     bool      // a callout older than the memory: nothing was done
+	// Stale: a callout older than the memory, which changed nothing but
+	// the session it names; it still sent what was owed.
+	Stale     bool
 	OpenSince time.Time // nothing to publish, and an alert is open since then
 }
 
 // Record applies obs to prev (the state read for it) and publishes what the
 // rules call for through publish, as owner. Its error is ErrUnavailable
-// when the Store failed, else the publisher's.
+// when the Store failed, else the publisher's; the Outcome says whether the
+// news was stale either way.
 func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner string, publish Publisher) (Outcome, error) {
 	m := obs.Meter
 	for attempt := 1; ; attempt++ {
 		t := k.Rules.Decide(prev, obs, owner, k.now().UTC(), leaseFor(ctx))
-		switch {
-		case t.Stale:
-			return Outcome{Stale: true}, nil
-		case !t.Write:
-			return Outcome{OpenSince: t.Next.AlertSince}, nil
+		done := Outcome{Stale: t.Stale}
+		if !t.Stale {
+			done.OpenSince = t.Next.AlertSince
+		}
+		if !t.Write {
+			return done, nil
 		}
 		t.Next.Writer = owner
 		rev, err := k.Store.Save(ctx, t.Next)
 		if err == nil {
 			t.Next.Rev = rev
 			if !t.Deliver {
-				return Outcome{OpenSince: t.Next.AlertSince}, nil
+				return done, nil
 			}
-			return Outcome{}, k.deliver(ctx, t.Next, publish)
+			return Outcome{Stale: t.Stale}, k.deliver(ctx, t.Next, publish)
 		}
 		if !errors.Is(err, ErrConflict) || attempt == maxStateAttempts {
-			return Outcome{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return Outcome{Stale: t.Stale}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		metrics.From(ctx).Count(metrics.StateConflicts)
 		if prev, err = k.reread(ctx, m); err != nil {
-			return Outcome{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return Outcome{Stale: t.Stale}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 }

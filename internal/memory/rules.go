@@ -63,12 +63,12 @@ type Transition struct {
 // changes nothing (rule 7), a stale callout nothing at all. The check named
 // owner takes the outbox when nobody else holds it, for lease.
 func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, lease time.Duration) Transition {
-	if obs.Callout && isStale(prev, obs) {
-		return Transition{Next: prev, Stale: true}
-	}
 	// Whole seconds for what the memory shows, so its times read alike; a
 	// run's start keeps its precision, for its duration.
 	at := now.Truncate(time.Second)
+	if obs.Callout && isStale(prev, obs) {
+		return r.stale(prev, obs, owner, at, lease)
+	}
 	next := prev
 	next.Meter = obs.Meter
 	if obs.Status != zuora.Unknown {
@@ -93,13 +93,33 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	return t
 }
 
+// stale is what older news does: nothing to the status or the alerts. Two
+// things all the same: a late callout of the status a poll stored names the
+// session the poll saw, which polls cannot know, so that the callout of a
+// rerun is told apart however it is dated; and what is still owed goes out
+// with it, for a meter nobody polls has no other check to send it.
+func (r Rules) stale(prev State, obs Observation, owner string, at time.Time, lease time.Duration) Transition {
+	t := Transition{Next: prev, Stale: true}
+	if prev.Session == "" && obs.Status == prev.Status && obs.Session != "" {
+		t.Next.Session, t.Write = obs.Session, true
+	}
+	if len(prev.Outbox) > 0 && prev.Lease.free(owner, at) {
+		t.Next.Lease, t.Deliver, t.Write = Lease{Owner: owner, Until: at.Add(lease)}, true, true
+	}
+	if t.Write {
+		t.Next.CheckedAt = at
+	}
+	return t
+}
+
 // advance moves next to what obs says and returns the message that calls
 // for, if any.
 func (r Rules) advance(prev State, next *State, obs Observation, now time.Time) *Message {
 	changed := prev.Status != obs.Status
 	// A poll after a callout keeps the callout's session; a callout after a
-	// poll of the same status adopts it without paging (they saw one run).
-	newSession := obs.Session != "" && prev.Session != "" && obs.Session != prev.Session
+	// poll of the same status adopts it without paging, unless it is of
+	// another run than the one the poll saw (otherRun).
+	newSession := otherRun(prev, obs)
 	next.Status, next.StatusCode = obs.Status, obs.StatusCode
 	if obs.Session != "" || changed {
 		next.Session = obs.Session
@@ -111,6 +131,22 @@ func (r Rules) advance(prev State, next *State, obs Observation, now time.Time) 
 		}
 	}
 	return r.alertFor(prev, next, obs, changed || newSession, now)
+}
+
+// otherRun reports whether a callout is about another run than the one
+// stored: its session differs from the stored one; or, when a poll stored
+// the status (polls know no session), the callout of that same status is
+// dated after the poll saw it — a run the poll saw terminal had ended by
+// then, and a run it saw going had begun. A callout in the poll's own
+// second, or undated, is taken for the run the poll saw.
+func otherRun(prev State, obs Observation) bool {
+	switch {
+	case obs.Session == "" || prev.Rev == 0:
+		return false
+	case prev.Session != "":
+		return obs.Session != prev.Session
+	}
+	return obs.Status == prev.Status && obs.At.After(prev.ChangedAt)
 }
 
 // isStale reports whether a callout is older news than prev: dated before
@@ -130,16 +166,25 @@ func isStale(prev State, obs Observation) bool {
 
 // enqueue adds msg behind what is owed. A reminder still owed gives way to
 // newer news; past MaxOutbox the oldest message that is not a page (an
-// alert, a stuck run) goes.
+// alert, a stuck run) goes. Pages are never dropped (rule 6): an outbox
+// grows past MaxOutbox only with pages, one per new failure while SNS
+// refuses every publish.
 func enqueue(outbox []Message, msg Message) []Message {
 	out := slices.DeleteFunc(slices.Clone(outbox), func(m Message) bool { return m.Event == EventReminder })
 	out = append(out, msg)
 	for len(out) > MaxOutbox {
-		i := max(slices.IndexFunc(out, func(m Message) bool { return m.Event != EventAlert && m.Event != EventStuck }), 0)
+		i := slices.IndexFunc(out, func(m Message) bool { return !m.page() })
+		if i < 0 {
+			break
+		}
 		out = slices.Delete(out, i, i+1)
 	}
 	return out
 }
+
+// page reports whether m is news of a problem, which is never dropped: not
+// a reminder of one nor the news that it is over.
+func (m Message) page() bool { return m.Event == EventAlert || m.Event == EventStuck }
 
 // alertFor opens, reminds of or closes next's alert and returns the message
 // that calls for, if any.

@@ -103,7 +103,18 @@ func TestDecide(t *testing.T) {
 			with(stored("FAILED"), func(s *State) { s.Session = "R-2" }), callout("RUNNING", "R-2", time.Time{}), later, "", false, false, true},
 		{"a new failed session pages again", rules,
 			with(stored("FAILED"), func(s *State) { s.Session = "R-1" }), callout("FAILED", "R-2", later), later, "alert", true, true, false},
-		{"a callout of what a poll saw adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", later), later, "", false, true, false},
+		{"an undated callout of what a poll saw adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", time.Time{}), later, "", false, true, false},
+		{"a callout dated in the second the poll saw it adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", t0), later, "", false, true, false},
+		// Issue 23, 1: a poll saw FAILED first; a FAILED callout that ended
+		// after it is of a run the poll could not have seen: a rerun.
+		{"a rerun's failure after a poll saw the first pages", rules, stored("FAILED"), callout("FAILED", "R-2", t0.Add(5*time.Minute)), later, "alert", true, true, false},
+		{"the late callout of the failure a poll saw is stale, and names its session", rules, stored("FAILED"), callout("FAILED", "R-1", t0.Add(-time.Minute)), later, "", false, true, true},
+		{"a late callout of another status names no session", rules, stored("FAILED"), callout("COMPLETED", "R-0", t0.Add(-time.Minute)), later, "", false, false, true},
+		// Issue 23, 13: stale news still sends what is owed.
+		{"a stale callout sends what is owed", rules, stored("FAILED", "alert"), callout("COMPLETED", "R-0", t0.Add(-time.Minute)), later, "alert", true, true, true},
+		{"a stale callout leaves what another check is sending to it", rules,
+			with(stored("FAILED", "alert"), func(s *State) { s.Lease = Lease{Owner: "other", Until: later.Add(time.Minute)} }),
+			callout("COMPLETED", "R-0", t0.Add(-time.Minute)), later, "alert", false, false, true},
 		{"a callout of news, first", rules, State{Meter: m102}, callout("FAILED", "R-1", t0), later, "alert", true, true, false},
 	}
 	for _, tt := range tests {
@@ -116,7 +127,7 @@ func TestDecide(t *testing.T) {
 			if got.Deliver && (got.Next.Lease.Owner != "me" || !got.Next.Lease.Until.Equal(tt.now.Add(time.Minute))) {
 				t.Errorf("lease %+v, want me until a minute on", got.Next.Lease)
 			}
-			if got.Stale && !sameState(got.Next, tt.prev) {
+			if got.Stale && !got.Write && !sameState(got.Next, tt.prev) {
 				t.Errorf("a stale callout changed the state: %+v", got.Next)
 			}
 		})
@@ -153,8 +164,8 @@ func TestDecideRecords(t *testing.T) {
 	}
 }
 
-// An outbox keeps at most MaxOutbox messages, and never drops an alert for
-// something else.
+// An outbox keeps at most MaxOutbox messages, and never drops a page for
+// something else, nor for another page (rule 6).
 func TestOutboxBound(t *testing.T) {
 	var outbox []Message
 	for i := range 12 {
@@ -167,6 +178,47 @@ func TestOutboxBound(t *testing.T) {
 	alerts := slices.DeleteFunc(slices.Clone(outbox), func(m Message) bool { return m.Event != EventAlert })
 	if len(outbox) != MaxOutbox || len(alerts) != 6 {
 		t.Errorf("outbox of %d (%s), %d alerts; want %d with every alert", len(outbox), events(outbox), len(alerts), MaxOutbox)
+	}
+	// Issue 23, 9: an outbox full of pages takes one more page and keeps
+	// the oldest.
+	var pages []Message
+	for i := range MaxOutbox + 3 {
+		event := EventAlert
+		if i%3 == 1 {
+			event = EventStuck
+		}
+		pages = enqueue(pages, Message{Event: event, ID: string(rune('a' + i))})
+	}
+	if len(pages) != MaxOutbox+3 || pages[0].ID != "a" {
+		t.Errorf("an outbox of pages: %d (%s), first %q; want all %d, the oldest first", len(pages), events(pages), pages[0].ID, MaxOutbox+3)
+	}
+}
+
+// Issue 23, 1: a rerun's failure pages though a poll recorded the first
+// failure and the first run's callout came late. The late callout is stale
+// but names the session the poll saw, so even an undated callout of the
+// rerun is told apart.
+func TestRerunAfterAPoll(t *testing.T) {
+	poll := obs("FAILED")
+	late := callout("FAILED", "R-1", t0.Add(-time.Minute)) // R-1 ended before the poll saw it
+	for _, tt := range []struct {
+		name  string
+		rerun Observation
+	}{
+		{"dated", callout("FAILED", "R-2", t0.Add(3*time.Minute))},
+		{"undated", callout("FAILED", "R-2", time.Time{})},
+	} {
+		end, sent := decideAll(t, rules, State{Meter: m102}, []step{{0, poll}, {time.Minute, late}, {4 * time.Minute, tt.rerun}})
+		if events(sent) != "alert,alert" || end.Session != "R-2" {
+			t.Errorf("%s rerun: sent %q, session %q; want two pages, R-2 stored", tt.name, events(sent), end.Session)
+		}
+	}
+	// The stale callout changes nothing but the session it names.
+	tr := rules.Decide(stored("FAILED"), late, "me", t0.Add(time.Minute), time.Minute)
+	want := stored("FAILED")
+	want.Session = "R-1"
+	if !tr.Stale || !tr.Write || !tr.Next.sameCheckState(want) {
+		t.Errorf("the late callout: %+v", tr)
 	}
 }
 
@@ -248,6 +300,28 @@ func TestStuckRuns(t *testing.T) {
 	end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, running}, {5 * time.Second, running}, {6 * time.Second, obs("FAILED")}})
 	if events(sent) != "stuck,alert" || end.Stuck != nil || len(end.RunDurations) != 0 || end.AlertStatus != "FAILED" {
 		t.Errorf("a stuck run that fails: %v, %+v", events(sent), end)
+	}
+
+	// Issue 23, 5: a callout of another session that ends without a
+	// startTime ends the stuck run too: it ended unseen. A resolution when
+	// the other session ended well, a page when it failed; no duration is
+	// recorded for a run whose end nobody saw.
+	stuck := callout("RUNNING", "R-1", t0)
+	stuck.Start = t0.Add(-10 * time.Second)
+	for _, tt := range []struct{ status, want string }{{"COMPLETED", "stuck,resolved"}, {"FAILED", "stuck,alert"}} {
+		end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, stuck}, {time.Minute, callout(tt.status, "R-2", t0.Add(time.Minute))}})
+		if events(sent) != tt.want || end.Stuck != nil || !end.RunStart.IsZero() || len(end.RunDurations) != 0 {
+			t.Errorf("another session %s: %v, %+v", tt.status, events(sent), end)
+		}
+		if tt.status == "COMPLETED" && len(sent) == 2 && (sent[1].Resolves == nil || !sent[1].Resolves.Stuck || !sent[1].Resolves.Since.Equal(stuck.Start)) {
+			t.Errorf("the resolution: %+v", sent[1].Resolves)
+		}
+	}
+	// ...and a RUNNING callout of another session begins a new run: the
+	// stuck one is over, and says so.
+	next := callout("RUNNING", "R-2", t0.Add(time.Minute))
+	if end, sent = decideAll(t, stuckRules, State{Meter: m102}, []step{{0, stuck}, {time.Minute, next}}); events(sent) != "stuck,resolved" || end.Stuck != nil || !end.RunStart.Equal(t0.Add(time.Minute)) {
+		t.Errorf("a new session begins: %v, %+v", events(sent), end)
 	}
 
 	// Reminders follow ALERT_REPEAT_AFTER; NEVER_RUN is no run; UNKNOWN

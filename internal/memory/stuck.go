@@ -23,7 +23,8 @@ func running(obs Observation) bool {
 
 // trackRun starts, ends and times next's run, and returns the messages a
 // stuck run calls for: the page (once a run), its reminders, and the
-// resolution when it ends well.
+// resolution when it ends well — also when it ended unseen and a callout of
+// another session says a new run began.
 func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time) []*Message {
 	switch {
 	case obs.Terminal:
@@ -31,15 +32,18 @@ func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time)
 	case !running(obs):
 		return nil
 	}
-	newSession := obs.Session != "" && prev.Session != "" && obs.Session != prev.Session
-	if next.RunStart.IsZero() || newSession {
-		next.RunStart, next.Stuck = now, nil // a new run; a stuck one before it ended unseen
+	var msgs []*Message
+	if other := otherRun(prev, obs); next.RunStart.IsZero() || other {
+		if other {
+			msgs = r.stuckOver(prev, prev.RunStart) // the run on record ended unseen
+		}
+		next.RunStart, next.Stuck = now, nil
 	}
 	if !obs.Start.IsZero() && obs.Start.Before(next.RunStart) {
 		next.RunStart = obs.Start // Zuora's own word for when the session began
 	}
 	if r.StuckAfter <= 0 {
-		return nil
+		return msgs
 	}
 	stuck := Stuck{Since: next.RunStart, For: now.Sub(next.RunStart), Usual: median(next.RunDurations),
 		Threshold: r.threshold(next.RunDurations)}
@@ -47,41 +51,52 @@ func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time)
 	switch {
 	case next.Stuck == nil && stuck.For > stuck.Threshold:
 		next.Stuck = &StuckAlert{Status: obs.Status, NotifiedAt: at}
-		return []*Message{{Event: EventStuck, Stuck: &stuck}}
+		msgs = append(msgs, &Message{Event: EventStuck, Stuck: &stuck})
 	case next.Stuck != nil && r.RepeatAfter > 0 && len(next.Outbox) == 0 && at.Sub(next.Stuck.NotifiedAt) >= r.RepeatAfter:
 		next.Stuck = &StuckAlert{Status: next.Stuck.Status, NotifiedAt: at}
-		return []*Message{{Event: EventReminder, Stuck: &stuck}}
+		msgs = append(msgs, &Message{Event: EventReminder, Stuck: &stuck})
 	}
-	return nil
+	return msgs
 }
 
 // endRun records how long a completed run took, and closes its stuck
 // alert: with a resolution when it ended well, silently when it failed
-// (the failure pages as every failure does).
+// (the failure pages as every failure does). A terminal callout of another
+// session ends the run on record as well: that run ended unseen, and only
+// the other session's own times can date a duration.
 func (r Rules) endRun(prev State, next *State, obs Observation, now time.Time) []*Message {
-	start := prev.RunStart
-	if obs.Session != "" && prev.Session != "" && obs.Session != prev.Session {
-		start = time.Time{} // the run on record ended unseen: this is another
+	start, since := prev.RunStart, prev.RunStart
+	if otherRun(prev, obs) {
+		start = time.Time{}
 	}
 	if !obs.Start.IsZero() && (start.IsZero() || obs.Start.Before(start)) {
 		start = obs.Start // a callout that dates the run it ends
 	}
-	if start.IsZero() {
-		return nil
+	if !start.IsZero() && !otherRun(prev, obs) {
+		since = start
 	}
 	end := now
 	if obs.Callout && !obs.At.IsZero() {
 		end = obs.At
 	}
-	if obs.Status == zuora.Completed && end.After(start) {
+	if obs.Status == zuora.Completed && !start.IsZero() && end.After(start) {
 		next.RunDurations = append(slices.Clone(prev.RunDurations), end.Sub(start))
 		next.RunDurations = next.RunDurations[max(0, len(next.RunDurations)-MaxRunHistory):]
 	}
 	next.RunStart, next.Stuck = time.Time{}, nil
-	if prev.Stuck == nil || r.AlertsOn(obs.Status) || !r.NotifyResolved {
+	if r.AlertsOn(obs.Status) {
 		return nil
 	}
-	return []*Message{{Event: EventResolved, Resolves: &Resolution{Status: prev.Stuck.Status, Since: start, Stuck: true}}}
+	return r.stuckOver(prev, since)
+}
+
+// stuckOver is the resolution of prev's stuck run, now over, that began at
+// since; none when it was not stuck or resolutions are off.
+func (r Rules) stuckOver(prev State, since time.Time) []*Message {
+	if prev.Stuck == nil || !r.NotifyResolved {
+		return nil
+	}
+	return []*Message{{Event: EventResolved, Resolves: &Resolution{Status: prev.Stuck.Status, Since: since, Stuck: true}}}
 }
 
 // threshold is how long a run may go on before it is stuck: StuckFactor
