@@ -227,6 +227,24 @@ var conformanceCases = []conformanceCase{
 			t.Errorf("an unwatched item expires at %v (%v)", exp, ok)
 		}
 	}},
+	{"a Save that missed a DELETE watch leaves the item expiring", func(t *testing.T, s subject) {
+		must(t, s.store.SetWatched(ctxB, m7, true))
+		st := fullState(m7, "w1")
+		st.Watched = true
+		_, err := s.store.Save(ctxB, st)
+		must(t, err)
+		must(t, s.store.SetWatched(ctxB, m7, false))
+		st.Rev, st.Writer = 1, "w2" // read before the DELETE: watched
+		if _, err := s.store.Save(ctxB, st); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		if exp, ok := s.expiresAt(m7); !ok {
+			t.Errorf("an unwatched item never expires (%v)", exp)
+		}
+		if got := states(t, s, m7)[m7]; got.Watched || got.Rev != 2 {
+			t.Errorf("after the Save: watched %v, rev %d", got.Watched, got.Rev)
+		}
+	}},
 	{"the watch list in pages, in meter order", func(t *testing.T, s subject) {
 		for i := range 30 {
 			m := memory.Meter{MeterID: int64(100 - i), Version: "1.0." + strconv.Itoa(i%3)}

@@ -234,9 +234,9 @@ func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
 		u.condition = "attribute_not_exists(#rev)"
 		delete(u.values, ":oldRev")
 	}
-	if s.Watched {
-		u.set("expiresAt", nil)
-	} else {
+	// A watched item's expiry is SetWatched's to remove: a state read as
+	// watched may have been unwatched since, and must not lose its expiry.
+	if !s.Watched {
 		u.set("expiresAt", epochSeconds(s.CheckedAt.Add(unwatchedKept)))
 		u.condition = "(" + u.condition + ") AND (attribute_not_exists(#watched) OR #watched = :false)"
 		u.names["#watched"] = "watched"
