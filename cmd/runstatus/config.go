@@ -156,7 +156,7 @@ func loadStuck(env func(string) string, h *handler.Config, memory bool) error {
 	h.StuckFactor = defaultStuckFactor
 	if v := env("STUCK_FACTOR"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 1 || f > maxStuckFactor {
+		if err != nil || !(f >= 1 && f <= maxStuckFactor) { // NaN fails every comparison
 			return configError("STUCK_FACTOR", fmt.Errorf("%q is not a number from 1 to %d", v, maxStuckFactor))
 		}
 		h.StuckFactor = f
@@ -200,10 +200,13 @@ func truncate(s string, n int) string {
 }
 
 func parseRepeatAfter(v string) (time.Duration, error) {
-	if v == "" || v == "0" {
+	if v == "" {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(v)
+	if err == nil && d == 0 { // "0", "0s", "0h": off
+		return 0, nil
+	}
 	if err != nil || d < time.Minute {
 		return 0, fmt.Errorf("%q is not a Go duration of a minute or more (e.g. 24h), or 0", v)
 	}

@@ -53,6 +53,13 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || s.stateTable != env["STATE_TABLE"] || s.handler.RepeatAfter != 24*time.Hour || s.handler.NotifyResolved {
 		t.Errorf("memory settings = %+v, %v", s, err)
 	}
+	// Issue 23, 11: every spelling of a zero duration is "off".
+	for _, off := range []string{"0", "0s", "0h", "0m0s"} {
+		env["ALERT_REPEAT_AFTER"] = off
+		if s, err := loadSettings(envOf(env)); err != nil || s.handler.RepeatAfter != 0 {
+			t.Errorf("ALERT_REPEAT_AFTER=%s: %+v, %v; want off", off, s.handler.RepeatAfter, err)
+		}
+	}
 	env["STATE_TABLE"] = "arn:aws:dynamodb:us-east-1:123456789012:table/zuora-state"
 	env["CALLOUT_SECRET_ID"] = "zuora/callouts"
 	if s, err := loadSettings(envOf(env)); err != nil || s.stateTable != env["STATE_TABLE"] || s.calloutID != "zuora/callouts" {
@@ -91,6 +98,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"STUCK_FACTOR", "0.5"},
 		{"STUCK_FACTOR", "101"},
 		{"STUCK_FACTOR", "three"},
+		{"STUCK_FACTOR", "NaN"}, // issue 23, 11: NaN compares false with every bound
+		{"STUCK_FACTOR", "+Inf"},
 		{"ALERT_LINK", "http://zuora.example.com/meters/{meterId}"},
 		{"ALERT_LINK", "zuora.example.com"},
 		{"ALERT_DETAILS", "sometimes"},
