@@ -10,6 +10,7 @@ import (
 	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/metrics"
+	"github.com/example/zuora-runstatus/zuora"
 )
 
 // Zuora's Meter Session Status Change callouts (POST /callouts/meter-session):
@@ -138,7 +139,7 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 	}
 	defer mo.Wait()
 	id := req.Header("Zuora-Notification-Id")
-	trackID := cmp.Or(id, requestID(ctx))
+	trackID := calloutTrackID(id, requestID(ctx))
 	now, arrived := h.now(), time.Now()
 	at := ev.At()
 	if at.After(now) {
@@ -170,6 +171,17 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 		results, errs = append(results, res), append(errs, err)
 	}
 	return results, errors.Join(errs...)
+}
+
+// calloutTrackID follows a callout through the log and Zuora: its
+// notification id when Zuora takes that as a track id (at most 64
+// characters, none of : ; " '), else the Lambda request id. The
+// notification id is logged with the callout either way.
+func calloutTrackID(notificationID, requestID string) string {
+	if notificationID != "" && zuora.ValidateTrackID(notificationID) == nil {
+		return notificationID
+	}
+	return requestID
 }
 
 // calloutTargets is what a callout applies to, with its memory (nil

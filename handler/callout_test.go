@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
@@ -22,16 +23,18 @@ const testHMACKey = "s3cr3t-hmac-key"
 
 // fakeKeys is the callout secret: what it holds now, and how often it was read.
 type fakeKeys struct {
-	mu    sync.Mutex
-	keys  callout.Keys
-	err   error
-	reads int
+	mu       sync.Mutex
+	keys     callout.Keys
+	err      error
+	reads    int
+	deadline time.Time // of the last read's context
 }
 
-func (f *fakeKeys) CalloutKeys(context.Context) (callout.Keys, error) {
+func (f *fakeKeys) CalloutKeys(ctx context.Context) (callout.Keys, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
+	f.deadline, _ = ctx.Deadline()
 	return f.keys, f.err
 }
 
@@ -323,5 +326,25 @@ func TestCalloutPublishFailureIsRetried(t *testing.T) {
 	}
 	if n := len(r.sns.published()); n != 1 {
 		t.Errorf("%d pages after the retries, want the owed one once", n)
+	}
+}
+
+// Issue 23, 12: Zuora gives a callout 25 s in all, so the callout route
+// works to a budget well within it, not the 29 s of other HTTP routes.
+func TestCalloutBudget(t *testing.T) {
+	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
+	body := sessionBody(102, "R-1", "RUNNING", "0.0.1")
+	ev := calloutEvent(t, body, map[string]string{"X-Zuora-Callout-Signature": sign(testHMACKey, []byte(body))}, false)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // the function's own timeout is longer
+	defer cancel()
+	if _, err := r.h.Invoke(ctx, []byte(ev)); err != nil {
+		t.Fatal(err)
+	}
+	r.keys.mu.Lock()
+	deadline := r.keys.deadline
+	r.keys.mu.Unlock()
+	if deadline.IsZero() || deadline.Sub(start) > 21*time.Second {
+		t.Errorf("the callout worked to %v from its start; want at most 21 s", deadline.Sub(start))
 	}
 }

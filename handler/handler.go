@@ -78,10 +78,14 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	return h, nil
 }
 
-// httpBudget is how long an HTTP invocation may work: API Gateway gives up
-// after 30 s, whatever the function's own timeout (which a scheduled run of
-// a long watch list needs to be much longer).
-const httpBudget = 29 * time.Second
+// How long an HTTP invocation may work: API Gateway gives up after 30 s,
+// whatever the function's own timeout (which a scheduled run of a long
+// watch list needs to be much longer); Zuora gives a callout 25 s in all,
+// its connection included, and the answer must reach it well within that.
+const (
+	httpBudget    = 29 * time.Second
+	calloutBudget = 20 * time.Second
+)
 
 // Invoke implements lambda.Handler. It takes the raw event so that one
 // function can tell every trigger's shape apart. Failures reach Lambda as
@@ -97,8 +101,12 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return h.fail(inv, err, nil)
 	}
 	if inv.shape == replyHTTP {
+		budget := httpBudget
+		if inv.route == routeCallout {
+			budget = calloutBudget
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, httpBudget)
+		ctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
 	}
 	switch {

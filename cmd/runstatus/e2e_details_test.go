@@ -261,3 +261,28 @@ func e2eExplaining(t *testing.T, s *localstack.Stack, meter int64) (time.Time, t
 	t.Fatalf("no alert details logged for meter %d:\n%s", meter, s.FunctionLog())
 	return time.Time{}, 0
 }
+
+// Issue 23, 10: a Zuora-Notification-Id Zuora would refuse as a track id
+// (over 64 characters, or with a colon) is not passed on as one, and a
+// runType sent in lower case is read as Zuora's: the page's details come.
+func TestCalloutTrackIDAndRunTypeEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	now := time.Now().UTC()
+	s.Sim.SetRuns(806, e2eRun("R-806", now.Add(-time.Hour), "1000002", 12))
+	id := "urn:zuora:notification:" + strings.Repeat("7", 90) // 113 characters, colons
+	body := e2eBody(zuoratest.SessionEvent{MeterID: 806, SessionID: "R-806", Status: "FAILED", RunType: "normal", Version: "0.0.1"})
+	status, r := e2eDeliver(t, s.CalloutNotifier(), id, body)
+	if status != 200 || len(r.Results) != 1 || len(r.Results[0].TrackID) > 64 || strings.ContainsAny(r.Results[0].TrackID, `:;"'`) {
+		t.Fatalf("callout: %d %+v, want one result with a track id Zuora takes", status, r)
+	}
+	var msg struct {
+		RunType      string
+		Details      *e2eDetails
+		DetailsError string
+	}
+	e2eMust(t, json.Unmarshal([]byte(e2eSentFor(t, s.SentMessages(), 806).Default), &msg))
+	if msg.RunType != "NORMAL" || msg.Details == nil || msg.DetailsError != "" || msg.Details.Records == nil || msg.Details.Records.Errors != 12 {
+		t.Errorf("the page: runType %q, details %+v, detailsError %q", msg.RunType, msg.Details, msg.DetailsError)
+	}
+}

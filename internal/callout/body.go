@@ -88,8 +88,9 @@ func Parse(raw []byte) (Event, error) {
 			return Event{}, invalid("%s must be at most %d printable characters without spaces", name, maxField)
 		}
 	}
-	ev := Event{MeterID: id, Version: b.Version, Session: b.SessionID, PreviousStatus: b.PreviousStatus, RunType: b.RunType,
-		MeterName: clip(b.MeterName, 2*maxField), Status: zuora.StatusNamed(strings.ToUpper(b.Status))}
+	// Zuora's names are upper case; a template may write them otherwise.
+	ev := Event{MeterID: id, Version: b.Version, Session: b.SessionID, PreviousStatus: strings.ToUpper(b.PreviousStatus),
+		RunType: strings.ToUpper(b.RunType), MeterName: clip(b.MeterName, 2*maxField), Status: zuora.StatusNamed(strings.ToUpper(b.Status))}
 	if ev.Start, err = parseTime("startTime", b.StartTime); err != nil {
 		return Event{}, err
 	}

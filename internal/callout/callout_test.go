@@ -142,9 +142,9 @@ func TestParseKeys(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	ev, err := Parse([]byte(`{"meterId": "105", "sessionId": "R-42", "status": "failed", "previousStatus": "RUNNING", "runType": "NORMAL",
+	ev, err := Parse([]byte(`{"meterId": "105", "sessionId": "R-42", "status": "failed", "previousStatus": "running", "runType": "normal",
 		"version": "0.1.0", "startTime": "2026-11-28T10:12:00+0000", "endTime": "2026-11-28T10:58:41Z"}`))
-	if err != nil || ev.MeterID != 105 || ev.Status.Name != zuoraFailed || ev.Version != "0.1.0" ||
+	if err != nil || ev.MeterID != 105 || ev.Status.Name != zuoraFailed || ev.Version != "0.1.0" || ev.RunType != "NORMAL" || ev.PreviousStatus != "RUNNING" ||
 		!ev.At().Equal(time.Date(2026, 11, 28, 10, 58, 41, 0, time.UTC)) || !ev.Start.Equal(time.Date(2026, 11, 28, 10, 12, 0, 0, time.UTC)) {
 		t.Errorf("Parse = %+v, %v", ev, err)
 	}
