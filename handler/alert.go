@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/alert"
@@ -21,10 +22,57 @@ type Publisher interface {
 
 // scope is how a check asked Zuora, which the calls that explain its
 // failure ask the same way, and when it saw what it saw: their budget runs
-// from then, so the page is never later than that.
+// from then, so the page is never later than that. explained, when set,
+// holds the sessions the invocation has explained already.
 type scope struct {
 	trackID, entityIDs, orgIDs string
 	observedAt                 time.Time
+	explained                  *explanations
+}
+
+// explanations are the details of the sessions one invocation explained: a
+// callout that applies to several watched versions shares one session,
+// whose details are the same for each, and one budget counted from its
+// arrival, which the first version's calls may use up.
+type explanations struct {
+	mu      sync.Mutex
+	session map[alert.Query]explanation
+}
+
+type explanation struct {
+	details alert.Details
+	errName string
+}
+
+// key is what names an explanation that can be shared: a session's (a
+// window since a version was last seen is that version's own).
+func (e *explanations) key(q alert.Query) (alert.Query, bool) {
+	if e == nil || q.SessionID == "" {
+		return alert.Query{}, false
+	}
+	return alert.Query{MeterID: q.MeterID, RunType: q.RunType, SessionID: q.SessionID}, true
+}
+
+func (e *explanations) get(q alert.Query) (explanation, bool) {
+	k, ok := e.key(q)
+	if !ok {
+		return explanation{}, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.session[k]
+	return x, ok
+}
+
+func (e *explanations) put(q alert.Query, x explanation) {
+	if k, ok := e.key(q); ok {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.session == nil {
+			e.session = map[alert.Query]explanation{}
+		}
+		e.session[k] = x
+	}
 }
 
 // publish sends msg, with why the run failed when it is an alert of a
@@ -55,8 +103,10 @@ func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, 
 }
 
 // explain adds to an alert of a failed run what Zuora says about why
-// (alert.Explain: two calls at most, within 3 s), once: an alert that
-// already has it, a reminder or a resolution makes no call.
+// (alert.Explain: two calls at most, within alert.Budget), once: an alert
+// that already has it, a reminder or a resolution makes no call. ctx is the
+// publish's: the calls end early enough to leave the publish itself time
+// (explainDeadline), and an alert whose details ran out of time says so.
 func (h *Handler) explain(ctx context.Context, msg memory.Message, sc scope) memory.Message {
 	q, ok := alert.Unexplained(msg)
 	switch {
@@ -66,19 +116,44 @@ func (h *Handler) explain(ctx context.Context, msg memory.Message, sc scope) mem
 		metrics.From(ctx).CountBy(metrics.AlertDetails, alert.OutcomeSkipped)
 		return msg
 	}
+	if x, ok := sc.explained.get(q); ok {
+		msg.Report = alert.Explaining(msg.Report, x.details, x.errName)
+		return msg
+	}
 	q.Now, q.TrackID, q.EntityIDs, q.OrgIDs = h.now(), sc.trackID, sc.entityIDs, sc.orgIDs
 	start := time.Now()
-	ctx, cancel := context.WithDeadline(ctx, sc.observedAt.Add(alert.Budget))
+	ectx, cancel := context.WithDeadline(ctx, explainDeadline(ctx, sc.observedAt))
 	defer cancel()
-	d, errName, outcome := alert.Explain(ctx, h.explainer, q, func(err error) string { return kindOf(err).Type })
+	d, errName, outcome := alert.Explain(ectx, h.explainer, q, func(err error) string { return kindOf(err).Type })
+	if outcome == alert.OutcomeSkipped {
+		errName = TypeZuoraUnavailable // no time was left to ask: say what is missing
+	}
 	metrics.From(ctx).CountBy(metrics.AlertDetails, outcome)
 	h.log.InfoContext(ctx, "alert details", "meterId", q.MeterID, "sessionId", q.SessionID, "outcome", outcome,
 		"errorType", errName, "ms", time.Since(start).Milliseconds())
-	if outcome == alert.OutcomeSkipped {
-		return msg // no time left: the next attempt, if the page is owed, tries again
-	}
+	sc.explained.put(q, explanation{d, errName})
 	msg.Report = alert.Explaining(msg.Report, d, errName)
 	return msg
+}
+
+// maxPublishReserve is the most of a publish's time kept from the calls
+// that explain its alert: SNS answers in tens of milliseconds, and its
+// retries of a throttled publish need a little more.
+const maxPublishReserve = time.Second
+
+// explainDeadline is when the calls that explain an alert must end: within
+// alert.Budget of the observation, and early enough that half of the
+// publish's time (at most maxPublishReserve) is left for the publish
+// itself. Enrichment never prevents a page.
+func explainDeadline(ctx context.Context, observedAt time.Time) time.Time {
+	end := observedAt.Add(alert.Budget)
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := max(min(time.Until(deadline)/2, maxPublishReserve), 0)
+		if d := deadline.Add(-reserve); d.Before(end) {
+			end = d
+		}
+	}
+	return end
 }
 
 // deduplicationID names an observation when there is no memory to name the

@@ -147,12 +147,13 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 	}
 	var results []Result
 	var errs []error
+	explained := &explanations{} // one session, whichever versions it applies to
 	for _, m := range versions {
 		res := newResult(checkRequest{Meter: m, TrackID: trackID}, ev.Status, now)
 		res.ZuoraRequestID = req.Header("Zuora-Request-Id")
 		res.Source, res.SessionID, res.PreviousStatus, res.RunType = sourceCallout, ev.Session, ev.PreviousStatus, ev.RunType
 		countUnknown(ctx, res)
-		sc := scope{trackID: trackID, entityIDs: h.cfg.EntityIDs, orgIDs: h.cfg.OrgIDs, observedAt: arrived}
+		sc := scope{trackID: trackID, entityIDs: h.cfg.EntityIDs, orgIDs: h.cfg.OrgIDs, observedAt: arrived, explained: explained}
 		if mo != nil {
 			news := calloutNews{session: ev.Session, at: at.UTC().Truncate(time.Second), start: ev.Start}
 			if news.start.After(now) {

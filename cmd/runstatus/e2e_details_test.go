@@ -286,3 +286,61 @@ func TestCalloutTrackIDAndRunTypeEndToEnd(t *testing.T) {
 		t.Errorf("the page: runType %q, details %+v, detailsError %q", msg.RunType, msg.Details, msg.DetailsError)
 	}
 }
+
+// Issue 23, 3: with little of the invocation left after a slow check, the
+// calls that explain the failure end early enough for the publish: the
+// page goes out, saying its details are missing, instead of failing with
+// AlertPublishFailed because the explaining used the publish's time.
+func TestAlertDetailsLeavePublishTimeEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "6"})
+	s.Sim.SetMeter(807, "0.0.1", zuoratest.Step{Status: 8, Latency: 3500 * time.Millisecond})
+	s.Sim.SetRuns(807, e2eRun("R-807", time.Now().Add(-time.Hour), "1000002", 3))
+	s.Sim.SetSummaryFault(zuoratest.Fault{Latency: 10 * time.Second})
+	s.Sim.SetAuditFault(zuoratest.Fault{Latency: 10 * time.Second})
+	r := e2eInvoke(t, s, `{"meterId": 807, "version": "0.0.1"}`)
+	if r.Failed() {
+		t.Fatalf("the check failed: %s: %s (%s)\n%s", r.ErrorType, r.ErrorMessage, r.Duration, s.FunctionLog())
+	}
+	res := e2eDecode[e2eResult](t, r.Body)
+	if res.Alert == nil || !res.Alert.Published {
+		t.Errorf("the page did not go out: %s", r.Body)
+	}
+	if m := e2eSentFor(t, s.SentMessages(), 807); !strings.Contains(m.Default, `"detailsError":"ZuoraUnavailable"`) {
+		t.Errorf("the page does not say its details are missing: %s", m.Default)
+	}
+}
+
+// Issue 23, 7: a callout that applies to two watched versions explains
+// their shared session once, and both pages say what they have: the same
+// details, or the same detailsError, never neither because the first
+// version's calls used up the budget counted from the callout's arrival.
+func TestAlertDetailsSharedByVersionsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, nil)
+	for _, path := range []string{"/meters/808/1.0/watch", "/meters/808/2.0/watch"} {
+		e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", path, nil))
+	}
+	s.Sim.SetRuns(808, e2eRun("R-808", time.Now().Add(-time.Hour), "1000002", 4))
+	s.Sim.SetSummaryFault(zuoratest.Fault{Latency: 10 * time.Second}) // slower than the budget
+	before := s.Sim.Stats()
+	if status, r := e2eDeliver(t, s.CalloutNotifier(), "v-808", e2eSession(808, "R-808", "FAILED", "")); status != 200 || len(r.Results) != 2 {
+		t.Fatalf("callout: %d %+v", status, r)
+	}
+	after := s.Sim.Stats()
+	var pages []string
+	for _, m := range s.SentMessages() {
+		var msg struct {
+			Details      *e2eDetails
+			DetailsError string
+		}
+		e2eMust(t, json.Unmarshal([]byte(m.Default), &msg))
+		if msg.Details == nil || msg.DetailsError != "ZuoraUnavailable" || len(msg.Details.Samples) != 3 {
+			t.Errorf("version %s: details %+v, detailsError %q; want the samples and ZuoraUnavailable for the summary", m.Attributes["version"], msg.Details, msg.DetailsError)
+		}
+		pages = append(pages, m.Attributes["version"])
+	}
+	if calls := after.SummaryCalls - before.SummaryCalls + after.AuditCalls - before.AuditCalls; len(pages) != 2 || calls != 2 {
+		t.Errorf("pages for versions %v after %d Zuora calls; want both after 2", pages, calls)
+	}
+}
