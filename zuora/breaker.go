@@ -133,7 +133,7 @@ func (b *breaker) refusal(now time.Time) *Error {
 	e := &Error{
 		Class: b.class(),
 		Message: fmt.Sprintf("circuit breaker open until %s after %d consecutive failures",
-			b.openUntil.UTC().Format("2006-01-02T15:04:05.000Z07:00"), b.streak),
+			b.openUntil.UTC().Format(messageTime), b.streak),
 		RetryAfter: b.openUntil.Sub(now),
 	}
 	if b.last != nil {

@@ -75,9 +75,10 @@ type Config struct {
 
 // Client asks Zuora for the run status of meter versions, and for a meter's
 // summary and records in error. It is safe for concurrent use; build one and
-// reuse it, so connections and tokens are too, and so are its gate and
-// breaker: what one call learns of Zuora's limits and health holds back all
-// of them, whatever the endpoint.
+// reuse it, so connections and tokens are too, and so are its gate, breaker
+// and memory of refused credentials: what one call learns of Zuora's limits
+// and health, or of the credentials, holds back all of them, whatever the
+// endpoint.
 type Client struct {
 	base           string
 	tokens         TokenSource
@@ -86,7 +87,8 @@ type Client struct {
 	baseDelay      time.Duration
 	maxDelay       time.Duration
 	attemptTimeout time.Duration
-	limits         *limiter // the gate and the breaker
+	limits         *limiter    // the gate and the breaker
+	auth           *authMemory // a refusal of the credentials, on the limiter's clock
 
 	// Seams for tests: the backoff's random draw and the wait itself.
 	jitter func(limit time.Duration) time.Duration
@@ -120,6 +122,7 @@ func New(cfg Config) (*Client, error) {
 		maxDelay:       orDefault(cfg.MaxDelay, DefaultMaxDelay),
 		attemptTimeout: orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout),
 		limits:         limits,
+		auth:           &authMemory{hold: CredentialsRefusalHold},
 		jitter:         fullJitter,
 		sleep:          sleepCtx,
 	}
@@ -161,8 +164,15 @@ func orDefault[T comparable](v, def T) T {
 // window to reset. A call whose deadline comes before the gate opens fails at
 // once with ErrThrottled and a RetryAfter, sending nothing. While the breaker
 // is open, calls fail at once with the class of the failure that opened it,
-// Attempts 0 and RetryAfter until a probe may go. Every error is an *Error
-// whose Class is one of the Err* values.
+// Attempts 0 and RetryAfter until a probe may go.
+//
+// When Zuora refuses the credentials (the TokenSource fails with
+// ErrAuthFailed, as when the token endpoint answers 401, or a 401 persists
+// after one fresh token), the Client remembers it for
+// CredentialsRefusalHold: calls meanwhile fail at once with ErrAuthFailed,
+// Attempts 0, the refusal as Err and RetryAfter until a call tries again,
+// without asking the TokenSource for a token. A 403 is not remembered.
+// Every error is an *Error whose Class is one of the Err* values.
 func (c *Client) RunStatus(ctx context.Context, req Request) (RunStatus, error) {
 	start := time.Now()
 	if err := ValidateRequest(req); err != nil {
@@ -225,11 +235,18 @@ func (c *Client) attemptsFor(n int) int {
 	return n
 }
 
-// do makes x's attempts: through the gate and breaker, with a token, and
-// with the retries RunStatus describes, all within x.maxAttempts and ctx.
+// do makes x's attempts: past refused credentials, through the gate and
+// breaker, with a token, and with the retries RunStatus describes, all
+// within x.maxAttempts and ctx.
 func (c *Client) do(ctx context.Context, x *exchange) (answered, error) {
 	r := retryState{max: x.maxAttempts}
+	defer func() { c.auth.done(c.limits.now(), r.authProbe, r.credentials, r.refusal) }()
 	for {
+		// Refused credentials come first: the gate would only hold a call
+		// that fails anyway.
+		if err := c.admitCredentials(&r); err != nil {
+			return answered{}, err
+		}
 		// The gate and the breaker come before the token: a call they stop
 		// must not ask Zuora's token endpoint for one either.
 		t, err := c.enter(ctx, &r)
@@ -247,6 +264,7 @@ func (c *Client) do(ctx context.Context, x *exchange) (answered, error) {
 			fail.err.Attempts = r.attempts
 		}
 		c.limits.done(t, newOutcome(fail, q))
+		r.heard(fail)
 		if fail == nil {
 			return answered{requestID: requestID, attempts: r.attempts}, nil
 		}
@@ -270,6 +288,36 @@ type retryState struct {
 	waits    int    // backoff waits so far: the exponent of the next one
 	reauthed bool   // the one 401 retry has been used
 	last     *Error // the previous attempt's failure
+
+	authProbe   uint64          // the probe of refused credentials this call holds (authMemory); 0: none
+	credentials credentialsWord // what the call learned of them
+	refusal     *Error          // why they were refused, if they were
+}
+
+// heard notes what an attempt's answer says of the credentials: a 401 after
+// the fresh token is a refusal, any other answer from Zuora accepts them.
+func (r *retryState) heard(f *failure) {
+	switch {
+	case f != nil && f.unauthorized && r.reauthed:
+		r.credentials, r.refusal = credentialsRefused, f.err
+	case f == nil || !f.unauthorized && f.err.HTTPStatus != 0:
+		r.credentials = credentialsAccepted
+	}
+}
+
+// admitCredentials lets the call's next attempt ask for a token, unless
+// Zuora refused the credentials recently: then the call fails at once (a
+// retry, with its last failure), reading no secret and asking no token.
+func (c *Client) admitCredentials(r *retryState) error {
+	probe, refusal := c.auth.admit(c.limits.now(), r.authProbe)
+	if refusal != nil {
+		if r.last == nil { // a retry refused is not a call failed at once
+			c.auth.countRefused()
+		}
+		return refused(r.last, refusal)
+	}
+	r.authProbe = probe
+	return nil
 }
 
 // token gets the bearer token for the next attempt, or the error the call
@@ -280,7 +328,13 @@ func (c *Client) token(ctx context.Context, r *retryState) (string, error) {
 	}
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
-		return "", tokenFailure(ctx, err, r.attempts)
+		e := tokenFailure(ctx, err, r.attempts)
+		if errors.Is(e.Class, ErrAuthFailed) {
+			// The token endpoint refused the credentials (a source of
+			// this package), or the caller's source says they are refused.
+			r.credentials, r.refusal = credentialsRefused, e
+		}
+		return "", e
 	}
 	if token == "" {
 		return "", &Error{Class: ErrAuthFailed, Message: "the token source gave an empty token", Attempts: r.attempts}

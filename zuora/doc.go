@@ -28,6 +28,11 @@
 // the calls in flight holds new ones until the window resets, and a circuit
 // breaker stops calling a Zuora that keeps failing or throttling, for a
 // cool-down, failing calls at once instead (see Config and Client.RunStatus).
+// Refused credentials are shared news too: once the token endpoint answers
+// 401, or a 401 persists after a fresh token, calls fail at once with
+// ErrAuthFailed for CredentialsRefusalHold, without asking the TokenSource
+// (no secret read, no token request), and then one call tries again. A 403
+// is not a refusal of the credentials and is not remembered.
 //
 // Package zuoratest is a simulator of the endpoints for tests; cmd/zuora-sim
 // serves it as a process.

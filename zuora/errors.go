@@ -25,6 +25,11 @@ var (
 	ErrCredentials = errors.New("credentials unavailable")
 )
 
+// messageTime formats the times an error message names (until when the
+// breaker is open, when the credentials were refused): UTC, to the
+// millisecond.
+const messageTime = "2006-01-02T15:04:05.000Z07:00"
+
 // Error is what the Client returns for a failed call: a class (one of the Err*
 // values above) and whatever Zuora said about it.
 type Error struct {
@@ -36,7 +41,9 @@ type Error struct {
 	// RetryAfter says when to come back: the server's hint on 429/503, 0 if
 	// none (a final ErrThrottled without a hint carries the next backoff
 	// instead); for a call the Client's gate or breaker stopped, the time
-	// until they would let it through.
+	// until they would let it through; for a call failed at once because
+	// the credentials were refused recently, the time until a call tries
+	// them again.
 	RetryAfter time.Duration
 	Timeout    bool  // the call ran out of time (deadline or transport timeout)
 	Attempts   int   // HTTP attempts made

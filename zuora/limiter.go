@@ -30,14 +30,16 @@ type LimitStats struct {
 	GateWaitTime    time.Duration // the time they waited in all
 	BreakerOpenings int           // times the circuit breaker opened
 	BreakerRefusals int           // calls the open breaker failed at once
+	AuthRefusals    int           // calls failed at once because Zuora refused the credentials recently
 }
 
 // Limits reads the Client's LimitStats.
 func (c *Client) Limits() LimitStats {
 	c.limits.mu.Lock()
-	defer c.limits.mu.Unlock()
 	st := c.limits.stats
 	st.BreakerOpenings = c.limits.breaker.trips
+	c.limits.mu.Unlock()
+	st.AuthRefusals = c.auth.refusedCalls()
 	return st
 }
 

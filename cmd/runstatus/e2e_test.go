@@ -402,8 +402,8 @@ func TestAWSErrorsEndToEnd(t *testing.T) {
 	e2eWantOK(t, s, "a check that needs no alert")
 }
 
-// TestSecretFormsEndToEnd covers the secret's forms and its rotation on a
-// warm container. Revocation comes last: it revokes the static token too.
+// TestSecretFormsEndToEnd covers the secret's forms, a stale token, and the
+// secret's rotation on a warm container.
 func TestSecretFormsEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, nil)
@@ -418,12 +418,32 @@ func TestSecretFormsEndToEnd(t *testing.T) {
 	}
 
 	// A stale token is refused, though the function re-reads the secret
-	// once; the rotated secret is then picked up by the same container.
+	// once. The container remembers the refusal: a check right after the
+	// secret is fixed fails too, without reading it; a new container (or
+	// this one after 30 s) picks the fix up.
 	e2eMust(t, s.PutSecret(ctx, `{"access_token": "stale-token"}`))
 	e2eMust(t, s.Restart(ctx, nil))
 	e2eWantError(t, s, `{"meterId": 104, "version": "2.0.0"}`, "ZuoraAuthFailed")
 	e2eMust(t, s.PutSecret(ctx, `{"access_token": "local-static-token"}`))
+	stop, err := s.RecordAWSCalls(ctx)
+	e2eMust(t, err)
+	e2eWantError(t, s, `{"meterId": 104, "version": "2.0.0"}`, "ZuoraAuthFailed")
+	calls, err := stop(ctx)
+	e2eMust(t, err)
+	if slices.ContainsFunc(calls, func(c localstack.AWSCall) bool { return c.Op == "SecretsManager.GetSecretValue" }) {
+		t.Errorf("a check within the refusal's 30 s read the secret: %+v", calls)
+	}
+	e2eMust(t, s.Restart(ctx, nil))
+	e2eWantOK(t, s, "fixed secret, new container")
+
+	// A rotation while the container holds the old token: Zuora refuses it,
+	// the function re-reads the secret once, and the new token works. That
+	// is no refusal of the credentials: the next check goes as usual.
+	s.Sim.RevokeTokens()
+	s.Sim.AddToken("rotated-token")
+	e2eMust(t, s.PutSecret(ctx, `{"access_token": "rotated-token"}`))
 	e2eWantOK(t, s, "rotated secret, warm container")
+	e2eWantOK(t, s, "after the rotation")
 
 	e2eMust(t, s.PutSecret(ctx, localstack.DefaultSecretString))
 	e2eMust(t, s.Restart(ctx, nil))

@@ -32,6 +32,7 @@ type oauthError struct {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, rec *RecordedRequest) {
 	s.mu.Lock()
 	delay := s.tokenLatency
+	s.stats.TokenRequests++
 	s.mu.Unlock()
 	if !sleepCtx(r.Context(), delay) {
 		return

@@ -59,9 +59,12 @@ type Server struct {
 }
 
 // Stats counts what the simulator served since it started or since ResetStats.
-// The call counts count every request to the endpoint, refused ones too.
-// InFlight and MaxConcurrent count run status calls being served at once.
+// The call counts count every request to the endpoint, refused ones too:
+// TokenRequests every request to the token endpoint, TokenMints those that
+// got a token. InFlight and MaxConcurrent count run status calls being served
+// at once.
 type Stats struct {
+	TokenRequests  int `json:"tokenRequests"`
 	TokenMints     int `json:"tokenMints"`
 	RunStatusCalls int `json:"runStatusCalls"`
 	SummaryCalls   int `json:"summaryCalls"`
@@ -132,6 +135,15 @@ func (s *Server) AddClient(id, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clients[id] = secret
+}
+
+// RemoveClient unregisters an OAuth client, as revoking it in Zuora does: the
+// token endpoint refuses it from now on (401 invalid_client). Tokens it
+// minted stay valid until RevokeTokens or their expiry.
+func (s *Server) RemoveClient(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, id)
 }
 
 // AddToken registers a bearer token that never expires (until RevokeTokens).

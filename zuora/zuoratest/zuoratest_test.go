@@ -104,8 +104,8 @@ func TestTokenEndpoint(t *testing.T) {
 		tok.TokenType != "bearer" || tok.ExpiresIn != 3599 || tok.Scope == "" || tok.JTI == "" {
 		t.Fatalf("mint: %d %s", a.status, a.body)
 	}
-	if n := s.Stats().TokenMints; n != 1 {
-		t.Errorf("%d mints, want 1", n)
+	if st := s.Stats(); st.TokenMints != 1 || st.TokenRequests != len(tests)+1 {
+		t.Errorf("%d mints of %d token requests, want 1 of %d", st.TokenMints, st.TokenRequests, len(tests)+1)
 	}
 	s.SetMeter(1, "v", zuoratest.Step{Status: 7})
 	if a := do(t, "GET", s.URL+"/meters/1/v/runStatus", nil, "Authorization", "Bearer "+tok.AccessToken); a.status != 200 {
@@ -157,6 +157,38 @@ func TestTokenExpiryAndRevocation(t *testing.T) {
 		if a := do(t, "GET", s.URL+"/meters/1/v/runStatus", nil, h...); a.status != 401 {
 			t.Errorf("auth %v: %d", h, a.status)
 		}
+	}
+}
+
+// A removed client is refused by the token endpoint, as a revoked one is by
+// Zuora; the tokens it minted before live on until revoked.
+func TestRemoveClient(t *testing.T) {
+	s := newSim(t)
+	s.SetMeter(1, "v", zuoratest.Step{Status: 7})
+	mint := func() answer {
+		return do(t, http.MethodPost, s.URL+"/oauth/token", tokenForm("cid", "csecret", "client_credentials"), "Content-Type", form)
+	}
+	a := mint()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(a.body), &tok); err != nil || a.status != 200 || tok.AccessToken == "" {
+		t.Fatalf("before RemoveClient: %d %s", a.status, a.body)
+	}
+	s.RemoveClient("cid")
+	s.RemoveClient("nobody") // not registered: nothing to do
+	if a := mint(); a.status != 401 || !strings.Contains(a.body, `"invalid_client"`) {
+		t.Errorf("removed client: %d %s, want 401 invalid_client", a.status, a.body)
+	}
+	if a := do(t, "GET", s.URL+"/meters/1/v/runStatus", nil, "Authorization", "Bearer "+tok.AccessToken); a.status != 200 {
+		t.Errorf("a token minted before RemoveClient: %d, want 200", a.status)
+	}
+	if st := s.Stats(); st.TokenRequests != 2 || st.TokenMints != 1 {
+		t.Errorf("stats %+v, want 2 token requests, 1 mint", st)
+	}
+	s.AddClient("cid", "csecret")
+	if a := mint(); a.status != 200 {
+		t.Errorf("added again: %d %s", a.status, a.body)
 	}
 }
 
