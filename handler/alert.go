@@ -99,7 +99,7 @@ func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, 
 	metrics.From(ctx).Count(metrics.AlertPublishFailures)
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
 		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
-	return msg, fmt.Errorf("%w: %s for meter %d version %s (%s): %w", ErrAlertPublishFailed, msg.Event, res.MeterID, res.Version, status, err)
+	return msg, causedBy(ErrAlertPublishFailed, err, "%s for meter %d version %s (%s) not published to the SNS topic; it stays owed", msg.Event, res.MeterID, res.Version, status)
 }
 
 // explain adds to an alert of a failed run what Zuora says about why

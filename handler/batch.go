@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/metrics"
 	"slices"
@@ -115,7 +114,7 @@ func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memor
 	wg.Wait()
 	if err := errors.Join(alertErrs...); err != nil {
 		n := len(slices.DeleteFunc(alertErrs, func(e error) bool { return e == nil }))
-		return items, fmt.Errorf("%d of %d alerts not published: %w", n, len(checks), err)
+		return items, causedBy(ErrAlertPublishFailed, err, "%d of %d alerts not published to the SNS topic; they stay owed", n, len(checks))
 	}
 	return items, nil
 }
@@ -131,7 +130,7 @@ func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memory.Reco
 		return BatchItem{Result: &res}, err
 	}
 	k := kindOf(err)
-	return BatchItem{Meter: c.Meter, Error: &ErrorBody{Type: k.Type, Message: err.Error(), ZuoraRequestID: k.RequestID}}, nil
+	return BatchItem{Meter: c.Meter, Error: &ErrorBody{Type: k.Type, Message: callerMessage(err, k), ZuoraRequestID: k.RequestID}}, nil
 }
 
 // notable is what a scheduled run's reply lists: the items that published

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -84,3 +85,89 @@ func kindOf(err error) errorKind {
 	}
 	return k
 }
+
+// causedError is an error in this function's own words whose cause is
+// another service's: Error gives both, for the log; a caller gets only the
+// words (callerMessage).
+type causedError struct {
+	class error  // one of this package's Err* values
+	words string // plain words for the caller
+	cause error
+}
+
+// causedBy names an error of class in plain words, with its cause.
+func causedBy(class, cause error, format string, args ...any) error {
+	return &causedError{class: class, words: fmt.Sprintf(format, args...), cause: cause}
+}
+
+func (e *causedError) Error() string {
+	return e.class.Error() + ": " + e.words + ": " + e.cause.Error()
+}
+
+func (e *causedError) Unwrap() []error { return []error{e.class, e.cause} }
+
+// callerMessage is what a caller reads of err: plain words of this
+// function's own. Never another service's error text (AWS's or Zuora's),
+// an ARN, an account id or another service's request id: those go to the
+// function's log with the request id, and Zuora's request id goes to the
+// caller in a field of its own.
+func callerMessage(err error, k errorKind) string {
+	var caused *causedError
+	var ze *zuora.Error
+	switch {
+	case errors.As(err, &caused):
+		return caused.class.Error() + ": " + caused.words
+	case k.Type == TypeInvalidRequest && !errors.As(err, &ze), k.Type == TypeCalloutUnauthorized:
+		return err.Error() // this function's own checks of the input
+	case errors.Is(err, callout.ErrSecretUnavailable):
+		return "the callout secret could not be read; the function's log says why"
+	case k.Type == TypeStateUnavailable:
+		return "the function's memory (STATE_TABLE) could not be read or written; try again; the function's log says why"
+	case k.Type == TypeAlertPublishFailed:
+		return "an alert could not be published to the SNS topic; it stays owed; the function's log says why"
+	case errors.As(err, &ze):
+		return zuoraMessage(ze)
+	}
+	return "the function failed; its log says why"
+}
+
+// zuoraMessage says what went wrong with a Zuora call from what the client
+// knows of it, not from what Zuora wrote.
+func zuoraMessage(e *zuora.Error) string {
+	var what string
+	switch {
+	case errors.Is(e.Class, zuora.ErrInvalidArgument) && e.HTTPStatus == 0:
+		return e.Error() // the client's own check of the request, before anything was sent
+	case errors.Is(e.Class, zuora.ErrCredentials):
+		return "the Zuora credentials could not be read from Secrets Manager, or hold none of the documented forms; the function's log says why"
+	case errors.Is(e.Class, zuora.ErrNotFound) && e.Code == zuoraVersionNotFound:
+		what = "Zuora says the meter version does not exist"
+	case errors.Is(e.Class, zuora.ErrNotFound):
+		what = "Zuora says the meter does not exist"
+	case e.Attempts == 0 && e.RetryAfter > 0:
+		what = "calls to Zuora are held back after repeated failures or refusals; try again after " + e.RetryAfter.Round(time.Second).String()
+	case errors.Is(e.Class, zuora.ErrAuthFailed):
+		what = "Zuora refused the function's credentials"
+	case errors.Is(e.Class, zuora.ErrThrottled):
+		what = "Zuora kept answering 429 Too Many Requests"
+	case e.Timeout:
+		what = "Zuora did not answer in time"
+	case e.HTTPStatus == http.StatusOK:
+		what = "Zuora's answer was not in its documented shape"
+	case e.HTTPStatus != 0:
+		what = fmt.Sprintf("Zuora answered HTTP %d", e.HTTPStatus)
+	default:
+		what = "Zuora could not be reached"
+	}
+	if e.Code != "" {
+		what += " (code " + e.Code + ")"
+	}
+	if e.Attempts > 1 {
+		what += fmt.Sprintf(", %d attempts", e.Attempts)
+	}
+	return what
+}
+
+// zuoraVersionNotFound is Zuora's code for a meter version that does not
+// exist (70002103 is the meter's).
+const zuoraVersionNotFound = "70002104"

@@ -181,10 +181,10 @@ func (h *Handler) fail(inv invocation, err error, partial *Result) ([]byte, erro
 		body := struct {
 			Error  ErrorBody `json:"error"`
 			Result *Result   `json:"result,omitempty"`
-		}{ErrorBody{k.Type, err.Error(), k.RequestID}, partial}
+		}{ErrorBody{k.Type, callerMessage(err, k), k.RequestID}, partial}
 		return httpReply(k.HTTPStatus, body, k.RetryAfter)
 	}
-	return nil, messages.InvokeResponse_Error{Type: k.Type, Message: err.Error()}
+	return nil, messages.InvokeResponse_Error{Type: k.Type, Message: callerMessage(err, k)}
 }
 
 // zuoraContext keeps back a little of the invocation's time from the Zuora

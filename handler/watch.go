@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"fmt"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"time"
 )
@@ -58,7 +57,7 @@ func (h *Handler) serveWatchList(ctx context.Context, inv invocation) ([]byte, e
 }
 
 func (h *Handler) failState(ctx context.Context, inv invocation, op string, err error) ([]byte, error) {
-	err = fmt.Errorf("%w: cannot %s the watch list: %w", ErrStateUnavailable, op, err)
+	err = causedBy(ErrStateUnavailable, err, "cannot %s the watch list; try again", op)
 	h.log.ErrorContext(ctx, "state unavailable", "errorType", TypeStateUnavailable, "error", err.Error())
 	return h.fail(inv, err, nil)
 }

@@ -364,7 +364,25 @@ func TestErrorsEndToEnd(t *testing.T) {
 			if tt.wantType == "MeterNotFound" && body.Error.ZuoraRequestID == "" {
 				t.Errorf("MeterNotFound without Zuora's request id: %s", h.Body)
 			}
+			e2ePlain(t, "direct "+tt.name, r.ErrorMessage)
+			e2ePlain(t, "HTTP "+tt.name, body.Error.Message)
 		})
+	}
+}
+
+// e2ePlain wants msg, an error message a caller gets, in the function's
+// own plain words: no other service's error text (AWS's or Zuora's, as the
+// simulator writes it), no ARN, account or request id (issue 23, 4).
+func e2ePlain(t *testing.T, where, msg string) {
+	t.Helper()
+	if msg == "" {
+		t.Errorf("%s: no message", where)
+	}
+	for _, internal := range []string{"arn:", "123456789012", "RequestID", "Exception", "not authorized", "operation error",
+		"https response", "does not exist.", "internal server error", "Topic does not exist", "injected by"} {
+		if strings.Contains(msg, internal) {
+			t.Errorf("%s: the message %q carries %q", where, msg, internal)
+		}
 	}
 }
 
@@ -379,6 +397,9 @@ func TestAWSErrorsEndToEnd(t *testing.T) {
 	if !e2eLogHas(s, "SecretUnavailable", "GetSecretValue", "ResourceNotFoundException") {
 		t.Errorf("no SecretUnavailable log line names Secrets Manager's error:\n%s", s.FunctionLog())
 	}
+	e2ePlain(t, "a secret that cannot be read", e2eInvoke(t, s, `{"meterId": 104, "version": "2.0.0"}`).ErrorMessage)
+	h := e2eHTTP(t, s, "104", "2.0.0")
+	e2ePlain(t, "HTTP, a secret that cannot be read", e2eDecode[e2eHTTPError](t, []byte(h.Body)).Error.Message)
 
 	e2eMust(t, s.PutSecret(ctx, `{"client": "nope"}`))
 	e2eMust(t, s.Restart(ctx, nil))
@@ -390,8 +411,10 @@ func TestAWSErrorsEndToEnd(t *testing.T) {
 	e2eMust(t, s.PutSecret(ctx, localstack.DefaultSecretString))
 	e2eMust(t, s.Restart(ctx, map[string]string{"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:no-such-topic"}))
 	e2eWantError(t, s, `{"meterId": 102, "version": "0.0.1"}`, "AlertPublishFailed")
-	h := e2eHTTP(t, s, "102", "0.0.1")
+	h = e2eHTTP(t, s, "102", "0.0.1")
 	body := e2eDecode[e2eHTTPError](t, []byte(h.Body))
+	e2ePlain(t, "HTTP, SNS refusing", body.Error.Message)
+	e2ePlain(t, "direct, SNS refusing", e2eInvoke(t, s, `{"meterId": 102, "version": "0.0.1"}`).ErrorMessage)
 	if h.StatusCode != 503 || body.Error.Type != "AlertPublishFailed" || body.Result == nil ||
 		body.Result.Status != "FAILED" || body.Result.Alert == nil || body.Result.Alert.Published {
 		t.Errorf("HTTP: %d %s, want 503 AlertPublishFailed with the result", h.StatusCode, h.Body)
@@ -400,6 +423,26 @@ func TestAWSErrorsEndToEnd(t *testing.T) {
 		t.Errorf("no AlertPublishFailed log line names SNS's error:\n%s", s.FunctionLog())
 	}
 	e2eWantOK(t, s, "a check that needs no alert")
+
+	// The table refuses the role: the watch route answers 503 in plain
+	// words; the role's and the table's ARNs stay in the log.
+	denied := "User: arn:aws:sts::123456789012:assumed-role/zuora-runstatus-role/fn is not authorized to perform: " +
+		"dynamodb:UpdateItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/state"
+	s.SetFaults(func(op string, _ int) localstack.Fault {
+		if op == "DynamoDB.UpdateItem" {
+			return localstack.Fault{Status: 400, Code: "AccessDeniedException", Message: denied}
+		}
+		return localstack.Fault{}
+	})
+	w, ok := e2eInvoke(t, s, string(e2eWatchRequest(t, "PUT", "/meters/123/0.0.1/watch", nil))).HTTP()
+	if got := e2eDecode[e2eHTTPError](t, []byte(w.Body)); !ok || w.StatusCode != 503 || got.Error.Type != "StateUnavailable" {
+		t.Errorf("the watch route, access denied: %d %s", w.StatusCode, w.Body)
+	} else {
+		e2ePlain(t, "the watch route, access denied", got.Error.Message)
+	}
+	if !e2eLogHas(s, "StateUnavailable", "AccessDeniedException", "assumed-role") {
+		t.Errorf("no StateUnavailable log line names DynamoDB's error:\n%s", s.FunctionLog())
+	}
 }
 
 // TestSecretFormsEndToEnd covers the secret's forms, a stale token, and the

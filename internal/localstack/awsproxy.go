@@ -2,7 +2,9 @@ package localstack
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
@@ -66,6 +68,9 @@ type Fault struct {
 	// of sending moto's answer back: a write that succeeded, whose answer
 	// was lost. The SDK retries it.
 	DropAnswer bool
+	// Message is the refusal's message; empty: one that says the proxy
+	// injected it. AWS's own name ARNs and accounts, e.g. AccessDenied's.
+	Message string
 }
 
 // FaultRule picks the fault for the n-th request (from 1) of op, an
@@ -304,15 +309,18 @@ func writeAWSError(w http.ResponseWriter, op string, f Fault) {
 			code = "ThrottlingException"
 		}
 	}
-	msg := "injected by the local stack's fault proxy"
+	msg := cmp.Or(f.Message, "injected by the local stack's fault proxy")
 	w.Header().Set("X-Amzn-Errortype", code)
 	if strings.HasPrefix(op, "SNS.") {
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(f.Status)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Receiver</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>fault</RequestId></ErrorResponse>`, code, msg)
+		var escaped strings.Builder
+		_ = xml.EscapeText(&escaped, []byte(msg)) // a strings.Builder does not fail
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>fault</RequestId></ErrorResponse>`, code, escaped.String())
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(f.Status)
-	fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"%s"}`, code, msg)
+	body, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg}) // strings always marshal
+	w.Write(body)
 }
