@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -84,7 +85,7 @@ func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, 
 	m, err := alert.Build(h.cfg.TopicARN, h.cfg.AlertLink, msg)
 	var id string
 	if err == nil {
-		id, err = h.alerts.Publish(ctx, m)
+		id, err = h.send(ctx, m)
 	}
 	res.Alert = &AlertOutcome{Published: err == nil, MessageID: id, Event: msg.Event}
 	res.Alert.Details, res.Alert.DetailsError = alert.DetailsOf(msg.Report)
@@ -100,6 +101,21 @@ func (h *Handler) publish(ctx context.Context, res *Result, msg memory.Message, 
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
 		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
 	return msg, causedBy(ErrAlertPublishFailed, err, "%s for meter %d version %s (%s) not published to the SNS topic; it stays owed", msg.Event, res.MeterID, res.Version, status)
+}
+
+// send publishes m; a message the topic refuses as it is goes again in its
+// plain form, and one refused in that form too is undeliverable: the
+// memory gives it up rather than let it hold back every later page.
+func (h *Handler) send(ctx context.Context, m alert.Message) (string, error) {
+	id, err := h.alerts.Publish(ctx, m)
+	if !errors.Is(err, alert.ErrRefused) {
+		return id, err
+	}
+	h.log.WarnContext(ctx, "message refused; sending it plain", "subject", m.Subject, "error", err.Error())
+	if id, err = h.alerts.Publish(ctx, alert.Plain(m)); errors.Is(err, alert.ErrRefused) {
+		err = fmt.Errorf("%w: %w", memory.ErrUndeliverable, err)
+	}
+	return id, err
 }
 
 // explain adds to an alert of a failed run what Zuora says about why

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -485,4 +486,45 @@ func e2eMetricSum(log, metric string) float64 {
 		}
 	}
 	return sum
+}
+
+// Issue 23, 9: a message SNS refuses as it is (InvalidParameter) goes again
+// in its plain form; refused in that form too, it is given up — logged
+// whole, the check failed — so that it does not fail every scheduled run
+// after it and hold back the meter version's later pages.
+func TestRefusedMessageEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": ""})
+	var refusing atomic.Int64 // publishes still to refuse; -1: all
+	s.SetFaults(func(op string, _ int) localstack.Fault {
+		if op == "SNS.Publish" && (refusing.Load() < 0 || refusing.Add(-1) >= 0) {
+			return localstack.Fault{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "Invalid parameter: Message too long"}
+		}
+		return localstack.Fault{}
+	})
+	const check, tick = `{"meterId": 1104, "version": "0.0.1"}`, `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`
+	e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", "/meters/1104/0.0.1/watch", nil))
+	s.Sim.SetMeter(1104, "0.0.1", e2eSteps(8, 8, 5, 8)...)
+
+	refusing.Store(-1) // SNS refuses this page in every form
+	e2eWantError(t, s, check, "AlertPublishFailed")
+	if r := e2eInvoke(t, s, tick); r.Failed() {
+		t.Errorf("the scheduled run after the refused page: %s: %s", r.ErrorType, r.ErrorMessage)
+	}
+	if !strings.Contains(s.FunctionLog(), "message undeliverable") {
+		t.Error("the page given up was not logged")
+	}
+	refusing.Store(1) // the next page is refused once, then taken plain
+	for range 2 {
+		if r := e2eInvoke(t, s, check); r.Failed() {
+			t.Errorf("a later check: %s: %s", r.ErrorType, r.ErrorMessage)
+		}
+	}
+	sent := s.SentMessages()
+	if got := e2eMessages(t, s); !slices.Equal(got, []string{"1104 alert"}) || len(sent) != 1 {
+		t.Fatalf("messages %v, want the rerun's page", got)
+	}
+	if sent[0].Email != "" || !strings.Contains(sent[0].Default, `"detailsError":"AlertPublishFailed"`) {
+		t.Errorf("the page went out as it was refused, not plain: email %q, %s", sent[0].Email, sent[0].Default)
+	}
 }

@@ -22,6 +22,11 @@ const (
 	maxRecordBudget = 2 * time.Second
 )
 
+// ErrUndeliverable: the topic will never take this message as it is, nor
+// in a plainer form; a Publisher's error wraps it so that the message is
+// given up instead of holding back what is owed behind it.
+var ErrUndeliverable = errors.New("message undeliverable")
+
 // ErrUnavailable: the Store could not be read or written. The caller goes
 // on as a function without memory would (a duplicate page beats a missed
 // one).
@@ -117,31 +122,42 @@ func leaseFor(ctx context.Context) time.Duration {
 // records what went out. New messages that other checks queued meanwhile
 // behind the lease go out in the same breath.
 func (k *Keeper) deliver(ctx context.Context, s State, publish Publisher) error {
+	var errs []error
 	for range maxStateAttempts {
 		pctx, recordBy, cancel := publishContext(ctx)
-		sent, err := publishAll(pctx, s.Outbox, publish)
+		sent, failed, err := k.publishAll(pctx, s.Outbox, publish)
 		cancel()
+		errs = append(errs, err)
 		var more bool
-		s, more = k.settle(ctx, s, sent, err != nil, recordBy)
-		if err != nil || !more {
-			return err
+		s, more = k.settle(ctx, s, sent, failed, recordBy)
+		if failed || !more {
+			break
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // publishAll publishes msgs in order until one fails, and returns them as
-// they went out, the failed one last.
-func publishAll(ctx context.Context, msgs []Message, publish Publisher) ([]Message, error) {
-	var sent []Message
+// they went out, the failed one last (failed). A message the topic will
+// never take (ErrUndeliverable) is given up: it counts as gone, so that it
+// holds back nothing behind it — every later page of the meter version and
+// every scheduled run would fail on it for ever — and its error, logged
+// with the whole message, is returned with the rest's.
+func (k *Keeper) publishAll(ctx context.Context, msgs []Message, publish Publisher) (sent []Message, failed bool, err error) {
+	var given []error
 	for _, m := range msgs {
-		out, err := publish(ctx, m)
+		out, perr := publish(ctx, m)
 		sent = append(sent, out)
-		if err != nil {
-			return sent, err
+		switch {
+		case errors.Is(perr, ErrUndeliverable):
+			k.log().ErrorContext(ctx, "message undeliverable, given up", "event", m.Event, "id", m.ID,
+				"report", string(out.Report), "error", perr.Error())
+			given = append(given, perr)
+		case perr != nil:
+			return sent, true, errors.Join(append(given, perr)...)
 		}
 	}
-	return sent, nil
+	return sent, false, errors.Join(given...)
 }
 
 // publishContext keeps back from the invocation's deadline the time to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -236,5 +237,39 @@ func TestOutcome(t *testing.T) {
 	out, err = k.Record(context.Background(), store.Get(m102), old, "c#1", p.publish)
 	if err != nil || !out.Stale || len(p.events()) != 1 || store.Get(m102).Status != "FAILED" {
 		t.Errorf("an old callout: %+v, %v; %v", out, err, p.events())
+	}
+}
+
+// Issue 23, 9: a message the topic will never take is given up, logged,
+// and reported; it holds back nothing behind it: what was owed after it,
+// and every later page, go out.
+func TestUndeliverableGivenUp(t *testing.T) {
+	store := statestore.NewMemory()
+	k, p := keeper(store), &topic{}
+	poison := func(ctx context.Context, m memory.Message) (memory.Message, error) {
+		if m.Event == memory.EventAlert && len(p.events()) == 0 {
+			return m, fmt.Errorf("sns: %w", memory.ErrUndeliverable)
+		}
+		return p.publish(ctx, m)
+	}
+	if err := record(t, k, failed, "a#1", &topic{down: errors.New("sns: down")}); err == nil {
+		t.Fatal("a refused publish did not fail the check")
+	}
+	st := store.Get(m102)
+	_, err := k.Record(context.Background(), st, completed, "b#1", poison)
+	if !errors.Is(err, memory.ErrUndeliverable) {
+		t.Errorf("err = %v, want ErrUndeliverable", err)
+	}
+	if got := p.events(); len(got) != 1 || got[0] != "resolved" {
+		t.Errorf("published %v, want the resolution behind the undeliverable alert", got)
+	}
+	if s := store.Get(m102); len(s.Outbox) != 0 || s.Lease != (memory.Lease{}) {
+		t.Errorf("after: outbox %+v, lease %+v; want nothing owed", s.Outbox, s.Lease)
+	}
+	if _, err := k.Record(context.Background(), store.Get(m102), failed, "c#1", poison); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.events(); len(got) != 2 || got[1] != "alert" {
+		t.Errorf("published %v, want the next failure paged", got)
 	}
 }

@@ -6,6 +6,8 @@ package topic
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -40,7 +42,13 @@ func (p Publisher) Publish(ctx context.Context, m alert.Message) (string, error)
 	for _, at := range m.Attributes {
 		attrs[at.Name] = snstypes.MessageAttributeValue{DataType: aws.String(at.DataType), StringValue: aws.String(at.Value)}
 	}
-	body, err := json.Marshal(map[string]string{"default": m.JSON, "email": m.Email, "sms": m.SMS})
+	bodies := map[string]string{"default": m.JSON}
+	for protocol, text := range map[string]string{"email": m.Email, "sms": m.SMS} {
+		if text != "" { // a plain message (alert.Plain) has the default body only
+			bodies[protocol] = text
+		}
+	}
+	body, err := json.Marshal(bodies)
 	if err != nil {
 		return "", err
 	}
@@ -57,7 +65,19 @@ func (p Publisher) Publish(ctx context.Context, m alert.Message) (string, error)
 	}
 	out, err := p.API.Publish(ctx, in)
 	if err != nil {
-		return "", err
+		return "", refusal(err)
 	}
 	return aws.ToString(out.MessageId), nil
+}
+
+// refusal marks an error that says SNS will never take this message as it
+// is (alert.ErrRefused), unlike a throttle, an outage, or a topic or key
+// the function may not use, which are the topic's and pass.
+func refusal(err error) error {
+	var param *snstypes.InvalidParameterException
+	var value *snstypes.InvalidParameterValueException
+	if errors.As(err, &param) || errors.As(err, &value) {
+		return fmt.Errorf("%w: %w", alert.ErrRefused, err)
+	}
+	return err
 }

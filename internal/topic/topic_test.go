@@ -3,6 +3,8 @@ package topic
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -128,5 +130,59 @@ func TestSNSThrottledIsRetried(t *testing.T) {
 	}
 	if n := len(giveUp.requests()); n != 3 {
 		t.Errorf("%d requests under persistent throttling, want the standard 3", n)
+	}
+}
+
+// snsRefusing answers every Publish with SNS's error code, and keeps the
+// last request's form (read it once Publish has returned).
+func snsRefusing(t *testing.T, status int, code string) (*httptest.Server, func() url.Values) {
+	var mu sync.Mutex
+	var form url.Values
+	last := func() url.Values {
+		mu.Lock()
+		defer mu.Unlock()
+		return form
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		form = r.PostForm
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>%s</Code>`+
+			`<Message>nope</Message></Error><RequestId>r1</RequestId></ErrorResponse>`, code)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, last
+}
+
+// Issue 23, 9: SNS refusing the message itself is alert.ErrRefused, which
+// sending it again unchanged cannot mend; the topic's own troubles are not.
+func TestRefusalOfTheMessage(t *testing.T) {
+	for _, tt := range []struct {
+		status  int
+		code    string
+		refused bool
+	}{
+		{400, "InvalidParameter", true},
+		{400, "ParameterValueInvalid", true},
+		{403, "AuthorizationError", false},
+		{404, "NotFound", false},
+		{400, "KMSDisabled", false},
+		{500, "InternalError", false},
+	} {
+		srv, _ := snsRefusing(t, tt.status, tt.code)
+		_, err := Publisher{NewClient(testAWSConfig(srv.URL))}.Publish(context.Background(), fifoAlert)
+		if err == nil || errors.Is(err, alert.ErrRefused) != tt.refused {
+			t.Errorf("%s: %v; refused %v, want %v", tt.code, err, errors.Is(err, alert.ErrRefused), tt.refused)
+		}
+	}
+	// The plain form has the default body alone.
+	srv, last := snsRefusing(t, 400, "InvalidParameter")
+	_, _ = Publisher{NewClient(testAWSConfig(srv.URL))}.Publish(context.Background(), alert.Plain(fifoAlert))
+	var bodies map[string]string
+	if err := json.Unmarshal([]byte(last().Get("Message")), &bodies); err != nil || len(bodies) != 1 || bodies["default"] == "" {
+		t.Errorf("the plain message's bodies: %v (%v)", bodies, err)
 	}
 }
