@@ -37,37 +37,72 @@ func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, er
 	return BatchResult{Results: items, Summary: summarize(items)}, err
 }
 
-// runScheduled checks the watch list and WATCH_METERS, the meters checked
-// longest ago first, and stops starting checks in time to finish those in
-// flight before the deadline: what it did not reach, the next run reaches
-// first. It fails only for an alert that did not go out (rule 9): a state
-// error is counted and reported, because Lambda would repeat the whole run.
+// runScheduled checks the watch list and WATCH_METERS, the meters never
+// checked first, then round from where the last run reached, and stops
+// starting checks in time to finish those in flight before the deadline:
+// what it did not reach, the next run reaches first. It fails only for an
+// alert that did not go out (rule 9): a state error is counted and
+// reported, because Lambda would repeat the whole run.
 func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
 	metrics.From(ctx).MarkScheduled()
-	checks, mo, err := h.scheduledChecks(ctx)
+	began := h.now()
+	run, err := h.scheduledChecks(ctx)
 	if err != nil {
 		return BatchResult{}, err
 	}
-	h.applyDefaults(ctx, checks)
+	h.applyDefaults(ctx, run.checks)
 	budget := newRunBudget(ctx)
+	checksCtx := ctx
 	if !budget.checksEnd.IsZero() {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, budget.checksEnd)
+		checksCtx, cancel = context.WithDeadline(ctx, budget.checksEnd)
 		defer cancel()
 	}
-	items, err := h.checkAll(ctx, checks, mo, budget)
+	items, err := h.checkAll(checksCtx, run.checks, run.memory, budget)
+	h.saveSchedule(ctx, run, items, began)
 	checked := slices.DeleteFunc(items, func(it BatchItem) bool { return it.unchecked() })
 	batch := BatchResult{Summary: summarize(checked)}
 	batch.Results, batch.Truncated = notable(checked, h.cfg.alertsOn)
-	batch.Summary.Unchecked = len(checks) - len(checked)
+	batch.Summary.Unchecked = len(run.checks) - len(checked)
 	batch.Summary.Total += batch.Summary.Unchecked
 	batch.Summary.StateUnavailable = metrics.From(ctx).Get(metrics.StateUnavailable)
 	if batch.Summary.Unchecked > 0 {
 		metrics.From(ctx).Add(metrics.ChecksSkipped, batch.Summary.Unchecked)
 		h.log.WarnContext(ctx, "scheduled run stopped before the deadline", "checked", len(checked),
-			"unchecked", batch.Summary.Unchecked, "meters", len(checks))
+			"unchecked", batch.Summary.Unchecked, "meters", len(run.checks))
 	}
 	return batch, err
+}
+
+// scheduledRun is what a scheduled run checks, in order (memory.Rotate:
+// the first fresh never checked), with the memory read along with the
+// watch list, and what the last run left.
+type scheduledRun struct {
+	checks []checkRequest
+	fresh  int
+	memory *memory.Recollection
+	last   memory.Schedule
+}
+
+// saveSchedule leaves the next run where this one's rotation reached: the
+// last check it started after the fresh ones (items keep the order of
+// run.checks; those it never started are unchecked). Without a store, or
+// when the write fails, the next run starts round from the last mark it
+// can read; a failure is counted, not the run's.
+func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []BatchItem, began time.Time) {
+	if h.store == nil {
+		return
+	}
+	next := memory.Schedule{LastRun: began, Reached: run.last.Reached}
+	for i := len(items) - 1; i >= run.fresh; i-- {
+		if !items[i].unchecked() {
+			next.Reached = &run.checks[i].Meter
+			break
+		}
+	}
+	if err := h.store.SaveSchedule(ctx, next); err != nil {
+		h.stateUnavailable(ctx, err, "saving", "schedule")
+	}
 }
 
 // runBudget is when a scheduled run stops starting checks (stopAt), when
@@ -162,21 +197,29 @@ func notable(items []BatchItem, alertsOn func(string) bool) ([]BatchItem, bool) 
 }
 
 // scheduledChecks is what a scheduled event without meters checks: every
-// watched meter version and WATCH_METERS, each once, the one checked
-// longest ago first (never checked first of all), with the memory read
-// along with the watch list (one pass over the table). When the table
-// cannot be read, it is WATCH_METERS without memory.
-func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memory.Recollection, error) {
+// watched meter version and WATCH_METERS, each once, in memory.Rotate's
+// order, with the memory read along with the watch list (one pass over the
+// table) and, beside it, what the last run left. When the table cannot be
+// read, it is WATCH_METERS without memory.
+func (h *Handler) scheduledChecks(ctx context.Context) (scheduledRun, error) {
 	if h.store == nil {
 		if len(h.cfg.WatchMeters) == 0 {
-			return nil, nil, invalid("a scheduled event names no meters and WATCH_METERS is empty")
+			return scheduledRun{}, invalid("a scheduled event names no meters and WATCH_METERS is empty")
 		}
-		return checksOf(h.cfg.WatchMeters), nil, nil
+		return scheduledRun{checks: checksOf(h.cfg.WatchMeters)}, nil
 	}
+	var last memory.Schedule
+	var lastErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { last, lastErr = h.store.Schedule(ctx) })
 	all, err := h.store.AllStates(ctx)
+	wg.Wait()
 	if err != nil {
 		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
-		return checksOf(h.cfg.WatchMeters), memory.Recalled(nil, err), nil
+		return scheduledRun{checks: checksOf(h.cfg.WatchMeters), memory: memory.Recalled(nil, err)}, nil
+	}
+	if lastErr != nil {
+		h.stateUnavailable(ctx, lastErr, "reading", "schedule", "rotation", "from the start")
 	}
 	states := make(map[memory.Meter]memory.State, len(all))
 	var targets []memory.Meter
@@ -188,11 +231,8 @@ func (h *Handler) scheduledChecks(ctx context.Context) ([]checkRequest, *memory.
 	}
 	targets = append(targets, h.cfg.WatchMeters...)
 	slices.SortFunc(targets, memory.Compare)
-	targets = slices.Compact(targets)
-	slices.SortStableFunc(targets, func(a, b memory.Meter) int {
-		return states[a].CheckedAt.Compare(states[b].CheckedAt)
-	})
-	return checksOf(targets), memory.Recalled(states, nil), nil
+	order, fresh := memory.Rotate(slices.Compact(targets), states, last.Reached)
+	return scheduledRun{checks: checksOf(order), fresh: fresh, memory: memory.Recalled(states, nil), last: last}, nil
 }
 
 func checksOf(meters []memory.Meter) []checkRequest {

@@ -30,4 +30,8 @@ type WatchList interface {
 	// WatchedVersions returns the watched versions of one meter, with
 	// their state, read as States reads it.
 	WatchedVersions(ctx context.Context, meterID int64) ([]memory.State, error)
+	// Schedule returns what the last scheduled run left for the next (the
+	// zero Schedule before the first); SaveSchedule keeps it.
+	Schedule(ctx context.Context) (memory.Schedule, error)
+	SaveSchedule(ctx context.Context, s memory.Schedule) error
 }

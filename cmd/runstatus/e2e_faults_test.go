@@ -400,6 +400,53 @@ func TestScheduledRunDeadlineEndToEnd(t *testing.T) {
 	}
 }
 
+// Issue 23, 2: a watch list of steady meters (checked before, nothing
+// changes) that one run cannot cover is covered over the next runs: the
+// second run checks the meters the first did not reach, though no check of
+// a steady meter writes its checkedAt; and a tick that changes nothing
+// writes next to nothing (the schedule's one mark).
+func TestScheduledRunRotatesEndToEnd(t *testing.T) {
+	t.Parallel()
+	const n = 1500
+	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": "", "AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+	var ids []int64
+	for id := int64(720001); id <= 720000+n; id++ {
+		ids = append(ids, id)
+		s.Sim.SetMeter(id, "1.0.0", zuoratest.Step{Status: 7})
+	}
+	e2eStateItems(t, s, ids, "1.0.0", "COMPLETED", 7, time.Now().UTC().Truncate(time.Second))
+	s.Sim.SetLatency(200 * time.Millisecond) // at 32 in flight, at most ~600 checks a tick
+	const tick = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
+	var asked [2]map[string]bool
+	for i := range asked {
+		s.Sim.ResetStats()
+		stop, err := s.RecordAWSCalls(t.Context())
+		e2eMust(t, err)
+		r := e2eInvoke(t, s, tick)
+		calls, err := stop(t.Context())
+		e2eMust(t, err)
+		if r.Failed() {
+			t.Fatalf("tick %d: %s: %s", i+1, r.ErrorType, r.ErrorMessage)
+		}
+		asked[i] = map[string]bool{}
+		for _, req := range s.Sim.Requests() {
+			if strings.HasSuffix(req.Path, "/runStatus") {
+				asked[i][req.Path] = true
+			}
+		}
+		_, writes := localstack.DynamoDBCalls(calls)
+		t.Logf("tick %d in %s: %d meters asked, %d DynamoDB writes", i+1, r.Duration, len(asked[i]), writes)
+		if len(asked[i]) == 0 || len(asked[i]) >= n/2 || writes > 1 {
+			t.Errorf("tick %d asked Zuora about %d meters and wrote %d times; want some, fewer than %d, and at most the one mark", i+1, len(asked[i]), writes, n/2)
+		}
+	}
+	for path := range asked[1] {
+		if asked[0][path] {
+			t.Fatalf("%s was checked by both runs; the second should go on with those the first did not reach", path)
+		}
+	}
+}
+
 // e2eCheckedSince reads the table for the meters checked at or after since.
 func e2eCheckedSince(t *testing.T, s *localstack.Stack, since time.Time) map[int64]bool {
 	t.Helper()

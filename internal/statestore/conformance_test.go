@@ -245,6 +245,23 @@ var conformanceCases = []conformanceCase{
 			t.Errorf("after the Save: watched %v, rev %d", got.Watched, got.Rev)
 		}
 	}},
+	{"the schedule's own item, apart from the meters", func(t *testing.T, s subject) {
+		if got, err := s.store.Schedule(ctxB); err != nil || !got.LastRun.IsZero() || got.Reached != nil {
+			t.Errorf("before the first run: %+v, %v", got, err)
+		}
+		want := memory.Schedule{LastRun: at.Add(1500 * time.Millisecond), Reached: &memory.Meter{MeterID: 42, Version: "1.0"}}
+		must(t, s.store.SaveSchedule(ctxB, want))
+		if got, err := s.store.Schedule(ctxB); err != nil || !got.LastRun.Equal(want.LastRun) || got.Reached == nil || *got.Reached != *want.Reached {
+			t.Errorf("Schedule = %+v, %v; want %+v", got, err, want)
+		}
+		must(t, s.store.SaveSchedule(ctxB, memory.Schedule{LastRun: at}))
+		if got, err := s.store.Schedule(ctxB); err != nil || got.Reached != nil {
+			t.Errorf("after a run that reached nothing: %+v, %v", got, err)
+		}
+		if all, err := s.store.AllStates(ctxB); err != nil || len(all) != 0 {
+			t.Errorf("the schedule shows among the meters: %+v, %v", all, err)
+		}
+	}},
 	{"the watch list in pages, in meter order", func(t *testing.T, s subject) {
 		for i := range 30 {
 			m := memory.Meter{MeterID: int64(100 - i), Version: "1.0." + strconv.Itoa(i%3)}

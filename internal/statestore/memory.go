@@ -18,6 +18,7 @@ type Memory struct {
 	mu        sync.Mutex
 	items     map[memory.Meter]memoryItem
 	notes     map[string]note
+	schedule  memory.Schedule
 	err       error
 	reads     int // States, AllStates, Watched and WatchedVersions calls
 	writes    int // every call that writes
@@ -202,6 +203,33 @@ func (m *Memory) FinishNotification(_ context.Context, id, owner string, handled
 		return fmt.Errorf("notification %s: %w", id, callout.ErrNotHeld)
 	}
 	m.notes[id] = note{done: handled, owner: owner}
+	return nil
+}
+
+// Schedule returns what the last scheduled run left.
+func (m *Memory) Schedule(context.Context) (memory.Schedule, error) {
+	unlock, err := m.begin(false)
+	defer unlock()
+	s := m.schedule
+	if s.Reached != nil {
+		reached := *s.Reached
+		s.Reached = &reached
+	}
+	return s, err
+}
+
+// SaveSchedule keeps what a scheduled run leaves for the next.
+func (m *Memory) SaveSchedule(_ context.Context, s memory.Schedule) error {
+	unlock, err := m.begin(true)
+	defer unlock()
+	if err != nil {
+		return err
+	}
+	if s.Reached != nil {
+		reached := *s.Reached
+		s.Reached = &reached
+	}
+	m.schedule = s
 	return nil
 }
 
