@@ -80,10 +80,11 @@ func chaosPlan(seed uint64, meters, phases int) [][]int {
 func TestFaultInjectionEndToEnd(t *testing.T) {
 	t.Parallel()
 	const meters, phases, seed = 30, 4, 20261203
-	s := localstack.ForTest(t, map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+	env := map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5", "STUCK_AFTER": "1h"}
+	s := localstack.ForTest(t, env)
 	containers := []e2eInvoker{s}
 	for range 3 {
-		f, err := s.AddFunction(t.Context(), map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+		f, err := s.AddFunction(t.Context(), env)
 		e2eMust(t, err)
 		containers = append(containers, f)
 	}
@@ -103,6 +104,7 @@ func TestFaultInjectionEndToEnd(t *testing.T) {
 		t.Logf("phase %d took %s", p+1, time.Since(windows[p][0]))
 		time.Sleep(1100 * time.Millisecond) // phases apart by their whole-second times
 	}
+	seqs := chaosSequences(t, s, containers)
 	calls, injected := s.FaultCounts()
 	s.SetFaults(nil)
 	chaosFlush(t, s, meters, meterID)
@@ -141,9 +143,12 @@ func TestFaultInjectionEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	missing, extra := seqs.account(t, alerts)
+	lost, duplicates = lost+len(missing), duplicates+extra
 	stateErrors := e2eMetricSum(logs, "StateUnavailable")
 	t.Logf("seed %d: %d FAILED runs, %d pages, %d lost, %d paged twice (state errors logged: %v), %d misplaced; %d resolutions",
 		seed, failures, len(alerts)-resolutions, lost, duplicates, stateErrors, misplaced, resolutions)
+	t.Logf("sequences: %d reruns, %d slow checks, %d stuck runs; missing %v, %d messages more than owed", len(seqs.rerun), len(seqs.slow), len(seqs.stuck), missing, extra)
 	t.Logf("calls the function made: %v; faults injected: %v; conflicts: %v", calls, injected, e2eMetricSum(logs, "StateConflicts"))
 	if lost > 0 || misplaced > 0 || float64(duplicates) > stateErrors {
 		t.Errorf("%d FAILED runs never paged, %d pages for no failure, %d pages twice with %v state errors to explain them", lost, misplaced, duplicates, stateErrors)
@@ -240,4 +245,95 @@ func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func
 			t.Errorf("meter %d: stored status %d, last observed %d", meterID(m), got, last(m))
 		}
 	}
+}
+
+// chaosSeqs are the meters of the review's three sequences (issue 23),
+// run under the same faults after the phases, five meters each:
+//   - rerun (1): a poll pages a failure; that run's callout comes late
+//     (stale); the rerun's FAILED callout, dated after the poll, must page.
+//   - slow (3): a check that takes 3 of the function's 5 s, whose failure
+//     Zuora cannot explain in time: the page must still go out.
+//   - stuck (5): a callout-only run, started 2 h ago (STUCK_AFTER 1h), is
+//     paged stuck; another session's COMPLETED callout without startTime
+//     must resolve it.
+type chaosSeqs struct{ rerun, slow, stuck []int64 }
+
+func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) chaosSeqs {
+	t.Helper()
+	var seqs chaosSeqs
+	for i := range int64(5) {
+		seqs.rerun, seqs.slow, seqs.stuck = append(seqs.rerun, 830001+i), append(seqs.slow, 830011+i), append(seqs.stuck, 830021+i)
+		s.Sim.SetMeter(830001+i, "0.0.1", zuoratest.Step{Status: 8})
+		s.Sim.SetMeter(830011+i, "0.0.1", zuoratest.Step{Status: 8, Latency: 3 * time.Second})
+		s.Sim.SetMeter(830021+i, "0.0.1", zuoratest.Step{Status: 7})
+	}
+	s.Sim.SetSummaryFault(zuoratest.Fault{Latency: 10 * time.Second})
+	defer s.Sim.SetSummaryFault()
+	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
+	n := s.CalloutNotifier()
+	deliver := func(id string, body string) {
+		if _, err := n.Deliver(t.Context(), id, []byte(body)); err != nil {
+			t.Errorf("callout %s: %v", id, err)
+		}
+	}
+	poll := func(c e2eInvoker, id int64) {
+		if _, err := c.Invoke(t.Context(), fmt.Appendf(nil, `{"meterId": %d, "version": "0.0.1"}`, id)); err != nil {
+			t.Errorf("invoke: %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 5 {
+		c := containers[i%len(containers)]
+		wg.Go(func() {
+			id := seqs.rerun[i]
+			poll(c, id)
+			deliver(fmt.Sprintf("seq-%d-a", id), e2eCallout(id, "R-a", "FAILED", zuoraTime(-30*time.Minute), zuoraTime(-10*time.Minute)))
+			time.Sleep(1100 * time.Millisecond) // the rerun ends in a later second than the poll's
+			deliver(fmt.Sprintf("seq-%d-b", id), e2eCallout(id, "R-b", "FAILED", zuoraTime(0), zuoraTime(0)))
+		})
+		wg.Go(func() { poll(c, seqs.slow[i]) })
+		wg.Go(func() {
+			id := seqs.stuck[i]
+			deliver(fmt.Sprintf("seq-%d-1", id), e2eCallout(id, "R-1", "RUNNING", zuoraTime(-2*time.Hour), ""))
+			deliver(fmt.Sprintf("seq-%d-2", id), e2eCallout(id, "R-2", "COMPLETED", "", zuoraTime(0)))
+		})
+	}
+	wg.Wait()
+	return seqs
+}
+
+// account reads the sequences' messages: what each meter was owed and did
+// not get, and how many messages came beyond what was owed (duplicates,
+// which state errors must explain).
+func (seqs chaosSeqs) account(t *testing.T, alerts []localstack.Alert) (missing []string, extra int) {
+	t.Helper()
+	got := map[string]int{} // "meter what" → messages
+	for _, a := range alerts {
+		var msg struct {
+			MeterID   int64  `json:"meterId"`
+			SessionID string `json:"sessionId"`
+			Resolves  *struct{ Stuck bool }
+		}
+		e2eMust(t, json.Unmarshal([]byte(a.Message), &msg))
+		what := a.Attributes["event"].Value
+		switch {
+		case what == "alert" && msg.SessionID == "R-b":
+			what = "rerun"
+		case what == "resolved" && (msg.Resolves == nil || !msg.Resolves.Stuck):
+			what = "resolved, not stuck"
+		}
+		got[fmt.Sprintf("%d %s", msg.MeterID, what)]++
+	}
+	owed := map[string][]int64{"alert": append(append([]int64(nil), seqs.rerun...), seqs.slow...), "rerun": seqs.rerun,
+		"stuck": seqs.stuck, "resolved": seqs.stuck}
+	for what, ids := range owed {
+		for _, id := range ids {
+			key := fmt.Sprintf("%d %s", id, what)
+			if got[key] == 0 {
+				missing = append(missing, key)
+			}
+			extra += max(got[key]-1, 0)
+		}
+	}
+	return missing, extra
 }
