@@ -17,7 +17,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 EVENT ?= events/direct.json
 
-.PHONY: build-RunStatusFunction build tools local-binaries run invoke test unit lint bench clean
+.PHONY: build-RunStatusFunction build tools local-binaries run invoke test unit lint check-chromium bench clean
 
 build-RunStatusFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./cmd/runstatus
@@ -64,13 +64,22 @@ bench: $(RIE) local-binaries
 	$(GO) test -run '^$$' -bench . -benchmem ./handler/
 	$(GO) test -run '^$$' -bench Batch500 -benchtime 1x ./zuora/
 
-## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build).
-test: lint
+## test: formatting, vet, staticcheck, cfn-lint, then every Go test with -race (unit, integration, end to end, the sam-style build, the widget in Chromium).
+test: check-chromium lint
 	RIE_BIN=$(RIE) $(GO) test -race -count=1 -parallel 8 -timeout 20m ./...
 
 ## unit: the fast tests only.
 unit:
 	$(GO) test -race -short ./...
+
+# The widget's browser tests run a headless Chromium: CHROMIUM, else chromium
+# or chromium-browser on PATH (as internal/widget/browsertest finds it).
+check-chromium:
+	@if [ -n "$$CHROMIUM" ]; then \
+	  command -v "$$CHROMIUM" >/dev/null || { echo "make test: CHROMIUM=$$CHROMIUM is not an executable" >&2; exit 1; }; \
+	elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+	  echo "make test: no Chromium for the widget's browser tests: install Debian's package chromium (apt-get install chromium), or set CHROMIUM to its path" >&2; exit 1; \
+	fi
 
 lint: $(STATICCHECK) $(RIE)
 	@unformatted=$$(gofmt -l cmd handler internal zuora); \
