@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/localstack"
-	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
 // TestAuthRefusalEndToEnd: Zuora revokes the function's OAuth client while a
@@ -19,13 +17,7 @@ func TestAuthRefusalEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, localstack.NoMemory(nil))
 	const n = 500
-	meters := make([]map[string]any, n)
-	for i := range meters {
-		s.Sim.SetMeter(int64(710001+i), "1.0.0", zuoratest.Step{Status: 7})
-		meters[i] = map[string]any{"meterId": 710001 + i, "version": "1.0.0"}
-	}
-	batch, err := json.Marshal(map[string]any{"meters": meters})
-	e2eMust(t, err)
+	batch := e2eCompletedBatch(t, s, 710001, n)
 	e2eWantOK(t, s, "warming") // the token, before the revocation
 
 	// The client of localstack.DefaultSecretString, revoked, and the token

@@ -18,13 +18,7 @@ func TestZuoraLimitsEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, localstack.NoMemory(nil))
 	const n = 500
-	meters := make([]map[string]any, n)
-	for i := range meters {
-		s.Sim.SetMeter(int64(700001+i), "1.0.0", zuoratest.Step{Status: 7})
-		meters[i] = map[string]any{"meterId": 700001 + i, "version": "1.0.0"}
-	}
-	batch, err := json.Marshal(map[string]any{"meters": meters})
-	e2eMust(t, err)
+	batch := e2eCompletedBatch(t, s, 700001, n)
 	tests := []struct {
 		name       string
 		situation  func()
@@ -62,4 +56,18 @@ func e2eCount(b e2eBatch, want string) int {
 		}
 	}
 	return n
+}
+
+// e2eCompletedBatch scripts n meters from first on, version 1.0.0, all
+// COMPLETED, and returns the batch event that checks them.
+func e2eCompletedBatch(t *testing.T, s *localstack.Stack, first int64, n int) []byte {
+	t.Helper()
+	meters := make([]map[string]any, n)
+	for i := range meters {
+		s.Sim.SetMeter(first+int64(i), "1.0.0", zuoratest.Step{Status: 7})
+		meters[i] = map[string]any{"meterId": first + int64(i), "version": "1.0.0"}
+	}
+	batch, err := json.Marshal(map[string]any{"meters": meters})
+	e2eMust(t, err)
+	return batch
 }
