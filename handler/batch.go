@@ -1,41 +1,17 @@
 package handler
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
-	"github.com/example/zuora-runstatus/internal/memory"
-	"github.com/example/zuora-runstatus/internal/metrics"
 	"slices"
 	"sync"
 	"time"
-)
 
-// Bounds of a scheduled run's reply: it checks a watch list of any size, so
-// it lists only the notable items, and few enough that the reply stays well
-// under 256 KB (EventBridge and Scheduler invoke asynchronously; Lambda's
-// limit for a reply is 6 MB, the contract's is 256 KB).
-const (
-	maxScheduledResults     = 1000
-	maxScheduledResultBytes = 240 << 10
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/metrics"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/trigger"
 )
-
-// runBatch checks every meter of a batch with at most cfg.BatchConcurrency
-// calls in flight. A failed check becomes an item with its error; an alert
-// that did not go out fails the whole batch, because an alert is never
-// dropped.
-func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, error) {
-	if inv.scheduled {
-		return h.runScheduled(ctx)
-	}
-	checks := inv.checks
-	mo := memory.Recall(ctx, h.store, meters(checks))
-	defer mo.Wait()
-	h.applyDefaults(ctx, checks)
-	items, err := h.checkAll(ctx, checks, mo, runBudget{})
-	return BatchResult{Results: items, Summary: summarize(items)}, err
-}
 
 // runScheduled checks the watch list and WATCH_METERS, the meters never
 // checked first, then round from where the last run reached, and stops
@@ -43,12 +19,12 @@ func (h *Handler) runBatch(ctx context.Context, inv invocation) (BatchResult, er
 // what it did not reach, the next run reaches first. It fails only for an
 // alert that did not go out (rule 9): a state error is counted and
 // reported, because Lambda would repeat the whole run.
-func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
+func (h *Handler) runScheduled(ctx context.Context) (reply.Batch, error) {
 	metrics.From(ctx).MarkScheduled()
 	began := h.now()
 	run, err := h.scheduledChecks(ctx)
 	if err != nil {
-		return BatchResult{}, err
+		return reply.Batch{}, err
 	}
 	h.applyDefaults(ctx, run.checks)
 	budget := newRunBudget(ctx)
@@ -60,9 +36,9 @@ func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
 	}
 	items, err := h.checkAll(checksCtx, run.checks, run.memory, budget)
 	h.saveSchedule(ctx, run, items, began)
-	checked := slices.DeleteFunc(items, func(it BatchItem) bool { return it.unchecked() })
-	batch := BatchResult{Summary: summarize(checked)}
-	batch.Results, batch.Truncated = notable(checked, h.cfg.alertsOn)
+	checked := slices.DeleteFunc(items, func(it reply.Item) bool { return it.Unchecked() })
+	batch := reply.Batch{Summary: reply.Summarize(checked)}
+	batch.Results, batch.Truncated = reply.Notable(checked, h.cfg.alertsOn)
 	batch.Summary.Unchecked = len(run.checks) - len(checked)
 	batch.Summary.Total += batch.Summary.Unchecked
 	batch.Summary.StateUnavailable = metrics.From(ctx).Get(metrics.StateUnavailable)
@@ -78,7 +54,7 @@ func (h *Handler) runScheduled(ctx context.Context) (BatchResult, error) {
 // the first fresh never checked), with the memory read along with the
 // watch list, and what the last run left.
 type scheduledRun struct {
-	checks []checkRequest
+	checks []trigger.Check
 	fresh  int
 	memory *memory.Recollection
 	last   memory.Schedule
@@ -89,13 +65,13 @@ type scheduledRun struct {
 // run.checks; those it never started are unchecked). Without a store, or
 // when the write fails, the next run starts round from the last mark it
 // can read; a failure is counted, not the run's.
-func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []BatchItem, began time.Time) {
+func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []reply.Item, began time.Time) {
 	if h.store == nil {
 		return
 	}
 	next := memory.Schedule{LastRun: began, Reached: run.last.Reached}
 	for i := len(items) - 1; i >= run.fresh; i-- {
-		if !items[i].unchecked() {
+		if !items[i].Unchecked() {
 			next.Reached = &run.checks[i].Meter
 			break
 		}
@@ -127,10 +103,10 @@ func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before
 // checkAll checks each meter, at most cfg.BatchConcurrency at once, and
 // starts none once the budget is over: those items stay unchecked. The
 // error joins the alerts that did not go out.
-func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memory.Recollection, budget runBudget) ([]BatchItem, error) {
-	items := make([]BatchItem, len(checks))
+func (h *Handler) checkAll(ctx context.Context, checks []trigger.Check, mo *memory.Recollection, budget runBudget) ([]reply.Item, error) {
+	items := make([]reply.Item, len(checks))
 	for i, c := range checks {
-		items[i] = BatchItem{Meter: c.Meter} // unchecked until its check ends
+		items[i] = reply.Item{Meter: c.Meter} // unchecked until its check ends
 	}
 	alertErrs := make([]error, len(checks))
 	sem := make(chan struct{}, h.cfg.BatchConcurrency)
@@ -156,44 +132,16 @@ func (h *Handler) checkAll(ctx context.Context, checks []checkRequest, mo *memor
 
 // batchItem checks one meter of a batch; the error is an alert that did not
 // go out.
-func (h *Handler) batchItem(ctx context.Context, c checkRequest, mo *memory.Recollection, zuoraBy time.Time) (BatchItem, error) {
+func (h *Handler) batchItem(ctx context.Context, c trigger.Check, mo *memory.Recollection, zuoraBy time.Time) (reply.Item, error) {
 	res, err := h.check(ctx, c, mo, zuoraBy)
 	switch {
 	case err == nil:
-		return BatchItem{Result: &res}, nil
+		return reply.Item{Result: &res}, nil
 	case errors.Is(err, ErrAlertPublishFailed):
-		return BatchItem{Result: &res}, err
+		return reply.Item{Result: &res}, err
 	}
 	k := kindOf(err)
-	return BatchItem{Meter: c.Meter, Error: &ErrorBody{Type: k.Type, Message: callerMessage(err, k), ZuoraRequestID: k.RequestID}}, nil
-}
-
-// notable is what a scheduled run's reply lists: the items that published
-// or failed to publish a message first, then failed checks, then items in
-// an ALERT_ON status, at most maxScheduledResults and maxScheduledResultBytes
-// of them; truncated when some were left out.
-func notable(items []BatchItem, alertsOn func(string) bool) ([]BatchItem, bool) {
-	rank := func(it BatchItem) int {
-		switch {
-		case it.Result != nil && it.Result.Alert != nil:
-			return 0
-		case it.Error != nil:
-			return 1
-		case alertsOn(it.Result.Status):
-			return 2
-		}
-		return 3
-	}
-	picked := slices.DeleteFunc(slices.Clone(items), func(it BatchItem) bool { return rank(it) == 3 })
-	slices.SortStableFunc(picked, func(a, b BatchItem) int { return cmp.Compare(rank(a), rank(b)) })
-	size := 0
-	for i, it := range picked {
-		b, _ := json.Marshal(it) // a BatchItem always marshals
-		if size += len(b) + 1; i == maxScheduledResults || size > maxScheduledResultBytes {
-			return picked[:i], true
-		}
-	}
-	return picked, false
+	return reply.Item{Meter: c.Meter, Error: &reply.ErrorBody{Type: k.Type, Message: callerMessage(err, k), ZuoraRequestID: k.RequestID}}, nil
 }
 
 // scheduledChecks is what a scheduled event without meters checks: every
@@ -235,10 +183,10 @@ func (h *Handler) scheduledChecks(ctx context.Context) (scheduledRun, error) {
 	return scheduledRun{checks: checksOf(order), fresh: fresh, memory: memory.Recalled(states, nil), last: last}, nil
 }
 
-func checksOf(meters []memory.Meter) []checkRequest {
-	checks := make([]checkRequest, len(meters))
+func checksOf(meters []memory.Meter) []trigger.Check {
+	checks := make([]trigger.Check, len(meters))
 	for i, m := range meters {
-		checks[i] = checkRequest{Meter: m}
+		checks[i] = trigger.Check{Meter: m}
 	}
 	return checks
 }

@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/memory"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/zuora"
 )
 

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/metrics"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -23,66 +26,58 @@ const (
 	// defaultVersion is Zuora's first meter version, for a callout that names
 	// none about a meter without a watched version.
 	defaultVersion = "0.0.1"
-	// sourceCallout is Result.Source for a callout's observation.
+	// sourceCallout is reply.Result.Source for a callout's observation.
 	sourceCallout = "callout"
 	// notificationLease is how long a delivery holds its notification at
 	// most: a callout is answered in well under Zuora's 25 s.
 	notificationLease = time.Minute
 )
 
-// calloutReply is the 200 answer to a callout.
-type calloutReply struct {
-	Received  bool     `json:"received"`
-	Duplicate bool     `json:"duplicate,omitempty"`
-	Stale     bool     `json:"stale,omitempty"` // older news than the memory's: nothing done
-	Results   []Result `json:"results,omitempty"`
-}
-
 // serveCallout answers a callout: verified, then deduplicated on
 // Zuora-Notification-Id, then observed like a poll by the memory. Nothing
 // is stored or published for a callout that fails verification. 5xx only
 // for what Zuora's retry can fix.
-func (h *Handler) serveCallout(ctx context.Context, inv invocation) ([]byte, error) {
-	req, t := inv.callout, metrics.From(ctx)
-	if err := h.verifyCallout(ctx, req); err != nil {
+func (h *Handler) serveCallout(ctx context.Context, req trigger.Request) ([]byte, error) {
+	call, t := req.Callout, metrics.From(ctx)
+	if err := h.verifyCallout(ctx, call); err != nil {
 		outcome := "failed"
 		if errors.Is(err, callout.ErrUnauthorized) {
 			outcome = "refused"
 		}
 		t.CountBy(metrics.Callouts, outcome)
-		return h.fail(inv, err, nil)
+		return h.fail(req, err, nil)
 	}
-	ev, err := callout.Parse(req.Body)
-	id := req.Header("Zuora-Notification-Id")
+	ev, err := callout.ParseBody(call.Body)
+	id := call.Header("Zuora-Notification-Id")
 	if err == nil {
 		err = callout.CheckNotificationID(id)
 	}
 	if err != nil {
 		t.CountBy(metrics.Callouts, "invalid")
 		h.log.WarnContext(ctx, "invalid callout", "errorType", TypeInvalidRequest, "error", err.Error())
-		return h.fail(inv, fmt.Errorf("%w: %w", ErrInvalidRequest, err), nil)
+		return h.fail(req, fmt.Errorf("%w: %w", ErrInvalidRequest, err), nil)
 	}
 	switch h.claim(ctx, id) {
 	case callout.ClaimDone:
 		t.CountBy(metrics.Callouts, "duplicate")
 		h.log.InfoContext(ctx, "callout", "notificationId", id, "duplicate", true)
-		return httpReply(200, calloutReply{Received: true, Duplicate: true}, 0)
+		return trigger.HTTPResponse(200, reply.Callout{Received: true, Duplicate: true}, 0)
 	case callout.ClaimBusy:
 		t.CountBy(metrics.Callouts, "failed")
-		return h.fail(inv, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, id), nil)
+		return h.fail(req, fmt.Errorf("%w: another delivery of notification %q is being handled", ErrStateUnavailable, id), nil)
 	}
-	results, err := h.observeCallout(ctx, ev, req)
+	results, err := h.observeCallout(ctx, ev, call)
 	h.finish(ctx, id, err == nil)
 	switch {
 	case err != nil:
 		t.CountBy(metrics.Callouts, "failed")
-		return h.fail(inv, err, nil)
+		return h.fail(req, err, nil)
 	case len(results) == 0:
 		t.CountBy(metrics.Callouts, "stale")
-		return httpReply(200, calloutReply{Received: true, Stale: true}, 0)
+		return trigger.HTTPResponse(200, reply.Callout{Received: true, Stale: true}, 0)
 	}
 	t.CountBy(metrics.Callouts, "accepted")
-	return httpReply(200, calloutReply{Received: true, Results: results}, 0)
+	return trigger.HTTPResponse(200, reply.Callout{Received: true, Results: results}, 0)
 }
 
 // verifyCallout checks the callout against the callout secret. An
@@ -132,7 +127,7 @@ func (h *Handler) finish(ctx context.Context, id string, handled bool) {
 // observeCallout records the callout's status for each meter version it
 // applies to, as a poll's, with its session and its date: no Zuora call.
 // Versions for which it is stale news are left out of the results.
-func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req callout.Request) ([]Result, error) {
+func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req callout.Request) ([]reply.Result, error) {
 	versions, mo, err := h.calloutTargets(ctx, ev)
 	if err != nil {
 		return nil, err
@@ -145,15 +140,15 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 	if at.After(now) {
 		at = now // a clock ahead of ours must not date the memory in the future
 	}
-	var results []Result
+	var results []reply.Result
 	var errs []error
-	explained := &explanations{} // one session, whichever versions it applies to
+	explained := &alert.Explained{} // one session, whichever versions it applies to
 	for _, m := range versions {
-		res := newResult(checkRequest{Meter: m, TrackID: trackID}, ev.Status, now)
+		res := reply.NewResult(trigger.Check{Meter: m, TrackID: trackID}, ev.Status, now)
 		res.ZuoraRequestID = req.Header("Zuora-Request-Id")
 		res.Source, res.SessionID, res.PreviousStatus, res.RunType = sourceCallout, ev.Session, ev.PreviousStatus, ev.RunType
 		countUnknown(ctx, res)
-		sc := scope{trackID: trackID, entityIDs: h.cfg.EntityIDs, orgIDs: h.cfg.OrgIDs, observedAt: arrived, explained: explained}
+		sc := alert.Scope{TrackID: trackID, EntityIDs: h.cfg.EntityIDs, OrgIDs: h.cfg.OrgIDs, ObservedAt: arrived, Explained: explained}
 		if mo != nil {
 			news := calloutNews{session: ev.Session, at: at.UTC().Truncate(time.Second), start: ev.Start}
 			if news.start.After(now) {

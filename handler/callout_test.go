@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/callout"
-	"github.com/example/zuora-runstatus/internal/memory"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,6 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/reply"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
@@ -120,7 +121,7 @@ func TestCalloutSessions(t *testing.T) {
 	}
 	for _, st := range steps {
 		resp := r.send(t, st.notification, st.body)
-		got := decode[calloutReply](t, []byte(resp.Body))
+		got := decode[reply.Callout](t, []byte(resp.Body))
 		var outcome string
 		switch {
 		case got.Duplicate:
@@ -188,7 +189,7 @@ func TestCalloutVersions(t *testing.T) {
 	} {
 		before, _ := r.store.Counts()
 		var got []string
-		for _, res := range decode[calloutReply](t, []byte(r.send(t, "", tt.body).Body)).Results {
+		for _, res := range decode[reply.Callout](t, []byte(r.send(t, "", tt.body).Body)).Results {
 			got = append(got, res.Version)
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {

@@ -3,17 +3,11 @@ package handler
 import (
 	"errors"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/memory"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/example/zuora-runstatus/zuora"
+	"github.com/example/zuora-runstatus/internal/memory"
 )
-
-// MaxBatch is the contract's limit on the meters of one batch event.
-const MaxBatch = 500
 
 // Config is what the handler needs to know of the function's configuration.
 // The bootstrap reads it from the environment once per container and applies
@@ -58,18 +52,4 @@ func (c Config) alertsOn(status string) bool { return slices.Contains(c.AlertOn,
 func (c Config) rules() memory.Rules {
 	return memory.Rules{AlertOn: c.AlertOn, RepeatAfter: c.RepeatAfter, NotifyResolved: c.NotifyResolved,
 		StuckAfter: c.StuckAfter, StuckFactor: c.StuckFactor}
-}
-
-// ParseMeter reads a meter id given as text and a version with the
-// contract's rules: a positive integer (digits only), and a version Zuora
-// accepts (zuora.ValidateVersion).
-func ParseMeter(id, version string) (memory.Meter, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 || strings.TrimLeft(id, "0123456789") != "" {
-		return memory.Meter{}, fmt.Errorf("meterId %q must be a positive integer", truncate(id, 40))
-	}
-	if err := zuora.ValidateVersion(version); err != nil {
-		return memory.Meter{}, err
-	}
-	return memory.Meter{MeterID: n, Version: version}, nil
 }

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -27,13 +30,29 @@ const (
 
 // Errors that start in this package. Zuora's own classes come from package zuora.
 var (
-	// ErrInvalidRequest: the event is not one of the contract's shapes, or a field is out of range.
-	ErrInvalidRequest = errors.New("invalid request")
+	// ErrInvalidRequest: the event is not one of the contract's shapes, or
+	// a field is out of range: internal/trigger's, or a route this
+	// function's configuration cannot serve.
+	ErrInvalidRequest = trigger.ErrInvalid
 	// ErrAlertPublishFailed: the status called for an alert and SNS did not take it.
 	ErrAlertPublishFailed = errors.New("alert not published")
 	// ErrStateUnavailable: the watch list could not be read or written.
 	ErrStateUnavailable = errors.New("state unavailable")
 )
+
+// fail turns an error into the caller's failure: an HTTP error response, or a
+// Lambda error named after the contract.
+func (h *Handler) fail(req trigger.Request, err error, partial *reply.Result) ([]byte, error) {
+	k := kindOf(err)
+	if req.Reply == trigger.ReplyHTTP {
+		body := struct {
+			Error  reply.ErrorBody `json:"error"`
+			Result *reply.Result   `json:"result,omitempty"`
+		}{reply.ErrorBody{Type: k.Type, Message: callerMessage(err, k), ZuoraRequestID: k.RequestID}, partial}
+		return trigger.HTTPResponse(k.HTTPStatus, body, k.RetryAfter)
+	}
+	return nil, messages.InvokeResponse_Error{Type: k.Type, Message: callerMessage(err, k)}
+}
 
 // errorKind is an error's place in the contract: its name and HTTP status.
 type errorKind struct {
@@ -86,6 +105,10 @@ func kindOf(err error) errorKind {
 	return k
 }
 
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}
+
 // causedError is an error in this function's own words whose cause is
 // another service's: Error gives both, for the log; a caller gets only the
 // words (callerMessage).
@@ -126,48 +149,7 @@ func callerMessage(err error, k errorKind) string {
 	case k.Type == TypeAlertPublishFailed:
 		return "an alert could not be published to the SNS topic; it stays owed; the function's log says why"
 	case errors.As(err, &ze):
-		return zuoraMessage(ze)
+		return ze.Describe()
 	}
 	return "the function failed; its log says why"
 }
-
-// zuoraMessage says what went wrong with a Zuora call from what the client
-// knows of it, not from what Zuora wrote.
-func zuoraMessage(e *zuora.Error) string {
-	var what string
-	switch {
-	case errors.Is(e.Class, zuora.ErrInvalidArgument) && e.HTTPStatus == 0:
-		return e.Error() // the client's own check of the request, before anything was sent
-	case errors.Is(e.Class, zuora.ErrCredentials):
-		return "the Zuora credentials could not be read from Secrets Manager, or hold none of the documented forms; the function's log says why"
-	case errors.Is(e.Class, zuora.ErrNotFound) && e.Code == zuoraVersionNotFound:
-		what = "Zuora says the meter version does not exist"
-	case errors.Is(e.Class, zuora.ErrNotFound):
-		what = "Zuora says the meter does not exist"
-	case e.Attempts == 0 && e.RetryAfter > 0:
-		what = "calls to Zuora are held back after repeated failures or refusals; try again after " + e.RetryAfter.Round(time.Second).String()
-	case errors.Is(e.Class, zuora.ErrAuthFailed):
-		what = "Zuora refused the function's credentials"
-	case errors.Is(e.Class, zuora.ErrThrottled):
-		what = "Zuora kept answering 429 Too Many Requests"
-	case e.Timeout:
-		what = "Zuora did not answer in time"
-	case e.HTTPStatus == http.StatusOK:
-		what = "Zuora's answer was not in its documented shape"
-	case e.HTTPStatus != 0:
-		what = fmt.Sprintf("Zuora answered HTTP %d", e.HTTPStatus)
-	default:
-		what = "Zuora could not be reached"
-	}
-	if e.Code != "" {
-		what += " (code " + e.Code + ")"
-	}
-	if e.Attempts > 1 {
-		what += fmt.Sprintf(", %d attempts", e.Attempts)
-	}
-	return what
-}
-
-// zuoraVersionNotFound is Zuora's code for a meter version that does not
-// exist (70002103 is the meter's).
-const zuoraVersionNotFound = "70002104"

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/alert"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/zuora"
 )
 

@@ -2,10 +2,11 @@ package handler
 
 import (
 	"encoding/json"
-	"github.com/example/zuora-runstatus/internal/memory"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
 // FuzzInvoke feeds arbitrary bytes to the handler: it never panics, and every

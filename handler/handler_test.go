@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/example/zuora-runstatus/internal/callout"
-	"github.com/example/zuora-runstatus/internal/memory"
-	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +15,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/statestore"
+	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -118,7 +120,7 @@ func TestTrackIDDefaultsToRequestID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := decode[Result](t, out); r.TrackID != "req-1" || r.Status != zuora.Running || r.Terminal {
+	if r := decode[reply.Result](t, out); r.TrackID != "req-1" || r.Status != zuora.Running || r.Terminal {
 		t.Errorf("result = %+v", r)
 	}
 	if got := fz.calls()[0].TrackID; got != "req-1" {
@@ -132,7 +134,7 @@ func TestFailedStatusPublishesAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := decode[Result](t, out)
+	r := decode[reply.Result](t, out)
 	if r.Alert == nil || !r.Alert.Published || r.Alert.MessageID != "msg-1" {
 		t.Fatalf("alert = %+v", r.Alert)
 	}
@@ -182,8 +184,8 @@ func TestAlertPublishFailure(t *testing.T) {
 	}
 	resp := decode[events.APIGatewayProxyResponse](t, out)
 	body := decode[struct {
-		Error  ErrorBody
-		Result *Result
+		Error  reply.ErrorBody
+		Result *reply.Result
 	}](t, []byte(resp.Body))
 	if resp.StatusCode != 503 || body.Error.Type != TypeAlertPublishFailed || body.Result == nil ||
 		body.Result.Status != "FAILED" || body.Result.Alert == nil || body.Result.Alert.Published {
@@ -231,7 +233,7 @@ func TestErrorMapping(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp := decode[events.APIGatewayProxyResponse](t, out)
-			body := decode[struct{ Error ErrorBody }](t, []byte(resp.Body))
+			body := decode[struct{ Error reply.ErrorBody }](t, []byte(resp.Body))
 			if resp.StatusCode != tt.wantStatus || body.Error.Type != tt.wantType || body.Error.Message == "" {
 				t.Errorf("HTTP reply = %d %s", resp.StatusCode, resp.Body)
 			}
@@ -253,7 +255,7 @@ func TestBatch(t *testing.T) {
 	}
 	got := decode[struct {
 		Results []map[string]any
-		Summary BatchSummary
+		Summary reply.Summary
 	}](t, out)
 	if len(got.Results) != 4 {
 		t.Fatalf("results: %s", out)
@@ -265,7 +267,7 @@ func TestBatch(t *testing.T) {
 	if got.Results[2]["meterId"] != float64(999) || e["type"] != TypeMeterNotFound {
 		t.Errorf("failed item = %v", got.Results[2])
 	}
-	wantSummary := BatchSummary{Total: 4, Errors: 1, ByStatus: map[string]int{"RUNNING": 1, "FAILED": 1, "COMPLETED": 1}}
+	wantSummary := reply.Summary{Total: 4, Errors: 1, ByStatus: map[string]int{"RUNNING": 1, "FAILED": 1, "COMPLETED": 1}}
 	if !equalJSON(t, got.Summary, wantSummary) {
 		t.Errorf("summary = %+v", got.Summary)
 	}
@@ -285,7 +287,7 @@ func TestBatchConcurrencyIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := decode[BatchResult](t, out).Summary; s.Total != 40 || s.ByStatus["COMPLETED"] != 40 {
+	if s := decode[reply.Batch](t, out).Summary; s.Total != 40 || s.ByStatus["COMPLETED"] != 40 {
 		t.Errorf("summary = %+v", s)
 	}
 	if m := fz.maxInFlight.Load(); m > 4 || m < 2 {
@@ -304,7 +306,7 @@ func TestScheduledEventsCheckWatchMeters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := decode[BatchResult](t, out).Summary; s.Total != 2 || len(fz.calls()) != 2 {
+		if s := decode[reply.Batch](t, out).Summary; s.Total != 2 || len(fz.calls()) != 2 {
 			t.Errorf("summary %+v after %d calls", s, len(fz.calls()))
 		}
 
@@ -336,25 +338,25 @@ func TestSampleEvents(t *testing.T) {
 			h.store = statestore.NewMemory() // the watch-list samples need a memory, the callout the local stack's key
 			h.memory = &memory.Keeper{Store: h.store, Rules: h.cfg.rules(), Now: h.now}
 			h.callouts = callout.NewVerifier(&fakeKeys{keys: callout.Keys{HMACKey: []byte("local-callout-key")}}, nil)
-			inv, err := parseEvent(data)
+			req, err := trigger.Parse(data)
 			if err != nil {
-				t.Fatalf("parseEvent: %v", err)
+				t.Fatalf("trigger.Parse: %v", err)
 			}
 			switch {
-			case inv.scheduled:
-				inv.checks = checksOf(h.cfg.WatchMeters)
-			case inv.route != routeCheck:
-				inv.checks = nil // no Zuora call, callouts included
+			case req.Scheduled:
+				req.Checks = checksOf(h.cfg.WatchMeters)
+			case req.Route != trigger.RouteCheck:
+				req.Checks = nil // no Zuora call, callouts included
 			}
 			out, err := invoke(h, string(data))
 			if err != nil {
 				t.Fatalf("invoke: %v", err)
 			}
-			if len(fz.calls()) != len(inv.checks) {
-				t.Errorf("%d Zuora calls for %d checks", len(fz.calls()), len(inv.checks))
+			if len(fz.calls()) != len(req.Checks) {
+				t.Errorf("%d Zuora calls for %d checks", len(fz.calls()), len(req.Checks))
 			}
-			switch inv.shape {
-			case replyHTTP:
+			switch req.Reply {
+			case trigger.ReplyHTTP:
 				resp := decode[events.APIGatewayProxyResponse](t, out)
 				if resp.Headers["Content-Type"] != "application/json" || resp.StatusCode == 0 {
 					t.Errorf("HTTP reply %s", out)
@@ -362,15 +364,15 @@ func TestSampleEvents(t *testing.T) {
 				if resp.StatusCode != 200 {
 					t.Errorf("HTTP %d: %s", resp.StatusCode, resp.Body)
 				}
-				if r := decode[Result](t, []byte(resp.Body)); inv.route == routeCheck && r.MeterID != inv.checks[0].MeterID {
+				if r := decode[reply.Result](t, []byte(resp.Body)); req.Route == trigger.RouteCheck && r.MeterID != req.Checks[0].MeterID {
 					t.Errorf("body = %s", resp.Body)
 				}
-			case replyBatch:
-				if b := decode[BatchResult](t, out); b.Summary.Total != len(inv.checks) {
+			case trigger.ReplyBatch:
+				if b := decode[reply.Batch](t, out); b.Summary.Total != len(req.Checks) {
 					t.Errorf("batch = %s", out)
 				}
 			default:
-				if r := decode[Result](t, out); r.MeterID != inv.checks[0].MeterID || r.Status == "" {
+				if r := decode[reply.Result](t, out); r.MeterID != req.Checks[0].MeterID || r.Status == "" {
 					t.Errorf("result = %s", out)
 				}
 			}
@@ -386,4 +388,30 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return string(ja) == string(jb)
+}
+
+// Bad input of each shape is InvalidRequest (400 over HTTP) with
+// internal/trigger's words, and never reaches Zuora.
+func TestInvalidInputNeverReachesZuora(t *testing.T) {
+	for _, event := range []string{
+		`[{"meterId":1,"version":"a"}]`,
+		`{"meterId": 0, "version": "a"}`,
+		`{"meters": [{"meterId": 1, "version": "a"}, {"meterId": 1}]}`,
+		`{"detail-type": "Custom", "source": "com.example", "detail": {}}`,
+		`{"httpMethod": "GET", "path": "/meters/1/a/run-status", "requestContext": {}, "headers": {"Zuora-Track-Id": "bad;id"}}`,
+		`{"version": "2.0", "rawPath": "/meters/1/a%2Fb/watch", "requestContext": {"http": {"method": "PUT"}}}`,
+	} {
+		h, fz, _ := newTestHandler(t, Config{})
+		out, err := invoke(h, event)
+		if len(fz.calls()) != 0 {
+			t.Errorf("%s: Zuora was called for bad input", event)
+		}
+		if strings.Contains(event, `"requestContext"`) {
+			if resp := decode[events.APIGatewayProxyResponse](t, out); resp.StatusCode != 400 || !strings.Contains(resp.Body, `"InvalidRequest"`) {
+				t.Errorf("%s: HTTP %d %s, want 400 InvalidRequest", event, resp.StatusCode, resp.Body)
+			}
+		} else if errorType(t, err) != TypeInvalidRequest {
+			t.Errorf("%s: errorType %s", event, errorType(t, err))
+		}
+	}
 }

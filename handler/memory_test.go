@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/memory"
-	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"slices"
@@ -16,6 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/statestore"
+	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
@@ -67,13 +69,13 @@ func (r *memoryRig) setStatus(code int) {
 }
 
 // check invokes one direct check of meter 102 and returns its result.
-func (r *memoryRig) check(t *testing.T) (Result, error) {
+func (r *memoryRig) check(t *testing.T) (reply.Result, error) {
 	t.Helper()
 	out, err := invoke(r.h, `{"meterId": 102, "version": "0.0.1"}`)
 	if err != nil {
-		return Result{}, err
+		return reply.Result{}, err
 	}
-	return decode[Result](t, out), nil
+	return decode[reply.Result](t, out), nil
 }
 
 func (r *memoryRig) events() []string {
@@ -259,7 +261,7 @@ func TestScheduledRunChecksTheWatchList(t *testing.T) {
 			t.Errorf("tick %d checked %v", tick, got)
 		}
 		// Nothing notable: the reply lists nothing and counts everything.
-		if b := decode[BatchResult](t, out); len(b.Results) != 0 || b.Summary.Total != 4 || b.Summary.ByStatus["COMPLETED"] != 4 {
+		if b := decode[reply.Batch](t, out); len(b.Results) != 0 || b.Summary.Total != 4 || b.Summary.ByStatus["COMPLETED"] != 4 {
 			t.Errorf("tick %d: %s", tick, out)
 		}
 		// Two reads, the watch list with its memory and the schedule's mark;
@@ -322,7 +324,7 @@ func TestWatchListRoutes(t *testing.T) {
 			query += `, "nextToken": "` + token + `"`
 		}
 		resp := invokeHTTP(t, r.h, httpEvent("GET", "/meters", query))
-		page := decode[watchPage](t, []byte(resp.Body))
+		page := decode[reply.WatchPage](t, []byte(resp.Body))
 		pages = append(pages, resp.Body)
 		if token = page.NextToken; token == "" {
 			break
@@ -330,7 +332,7 @@ func TestWatchListRoutes(t *testing.T) {
 	}
 	want := []string{
 		`{"meters":[{"meterId":1,"version":"0.0.1","watched":true,"status":"FAILED","statusCode":8,"checkedAt":"2026-11-28T11:00:00Z","changedAt":"2026-11-28T11:00:00Z","alertOpenSince":"2026-11-28T11:00:00Z"},` +
-			`{"meterId":1,"version":"0.0.2","watched":true}],"nextToken":"` + nextToken(memory.Meter{MeterID: 1, Version: "0.0.2"}) + `"}`,
+			`{"meterId":1,"version":"0.0.2","watched":true}],"nextToken":"` + trigger.NextToken(memory.Meter{MeterID: 1, Version: "0.0.2"}) + `"}`,
 		`{"meters":[{"meterId":2,"version":"0.0.1","watched":true}]}`,
 	}
 	if strings.Join(pages, "\n") != strings.Join(want, "\n") {
@@ -376,9 +378,9 @@ func TestScheduledReplyStaysSmall(t *testing.T) {
 	b := decode[struct {
 		Results   []json.RawMessage
 		Truncated bool
-		Summary   BatchSummary
+		Summary   reply.Summary
 	}](t, out)
-	if len(out) >= 256<<10 || len(b.Results) == 0 || len(b.Results) > maxScheduledResults || !b.Truncated ||
+	if len(out) >= 256<<10 || len(b.Results) == 0 || len(b.Results) > 1000 || !b.Truncated ||
 		b.Summary.Total != n || b.Summary.ByStatus[zuora.Failed] != n || len(r.sns.published()) != n {
 		t.Errorf("reply of %d bytes, %d results, truncated %v, summary %+v, %d pages", len(out), len(b.Results), b.Truncated, b.Summary, len(r.sns.published()))
 	}
@@ -407,7 +409,7 @@ func TestScheduledRunStopsBeforeTheDeadline(t *testing.T) {
 		if err != nil || time.Since(start) > 2*time.Second {
 			t.Fatalf("run %d: %v after %s", run, err, time.Since(start))
 		}
-		sum := decode[BatchResult](t, out).Summary
+		sum := decode[reply.Batch](t, out).Summary
 		checked := r.zuora.calls()[calls:]
 		if sum.Total != 100 || sum.Unchecked == 0 || sum.Unchecked+len(checked) != 100 {
 			t.Errorf("run %d: summary %+v with %d checked", run, sum, len(checked))
@@ -436,7 +438,7 @@ func TestOwedAlertKeepsItsDetails(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newMemoryRig(t, Config{})
-	r.h.explainer, r.h.cfg.AlertDetails, r.h.cfg.RepeatAfter = explainer, true, time.Hour
+	r.h.sender.Explainer, r.h.cfg.AlertDetails, r.h.cfg.RepeatAfter = explainer, true, time.Hour
 	r.h.memory.Rules.RepeatAfter = time.Hour
 	r.setStatus(failed)
 	r.sns.setErr(errSNSDown)

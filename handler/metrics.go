@@ -36,18 +36,11 @@ func (h *Handler) flushTally(ctx context.Context, t *metrics.Tally, started zuor
 		return
 	}
 	if lr, ok := h.zuora.(limitsReporter); ok {
-		t.SetLimits(limitsSince(lr.Limits(), started))
+		t.SetLimits(lr.Limits().Since(started))
 	}
 	for _, r := range t.Records(h.cfg.FunctionName, h.now(), requestID(ctx)) {
 		if err := metrics.Write(h.metrics, r); err != nil {
 			h.log.WarnContext(ctx, "metrics not written", "error", err.Error())
 		}
-	}
-}
-
-func limitsSince(now, then zuora.LimitStats) zuora.LimitStats {
-	return zuora.LimitStats{
-		GateWaits: now.GateWaits - then.GateWaits, GateWaitTime: now.GateWaitTime - then.GateWaitTime,
-		BreakerOpenings: now.BreakerOpenings - then.BreakerOpenings, BreakerRefusals: now.BreakerRefusals - then.BreakerRefusals,
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/example/zuora-runstatus/internal/statestore"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/example/zuora-runstatus/internal/metrics/emftest"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora"
 )
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/metrics"
+	"github.com/example/zuora-runstatus/internal/reply"
 )
 
 // calloutNews is what a callout knows that a poll does not: its session,
@@ -27,7 +29,7 @@ var errStale = errors.New("stale callout")
 // knows better. When the memory cannot be read or written, it alerts as a
 // function without memory does, and logs why: a duplicate page beats a
 // missed one.
-func (h *Handler) observe(ctx context.Context, res *Result, news calloutNews, mo *memory.Recollection, sc scope) error {
+func (h *Handler) observe(ctx context.Context, res *reply.Result, news calloutNews, mo *memory.Recollection, sc alert.Scope) error {
 	if err := mo.Err(); err != nil {
 		return h.alertWithoutMemory(ctx, res, err, sc)
 	}
@@ -59,7 +61,7 @@ func (h *Handler) observe(ctx context.Context, res *Result, news calloutNews, mo
 // sent failed, and StateUnavailable when the memory failed while something
 // was owed — both 5xx, so Zuora's retry sends it, for a meter nobody polls
 // has no other check to. Stale news itself never pages.
-func (h *Handler) staleOutcome(ctx context.Context, res *Result, prev memory.State, err error) error {
+func (h *Handler) staleOutcome(ctx context.Context, res *reply.Result, prev memory.State, err error) error {
 	switch {
 	case err == nil:
 		return errStale
@@ -82,7 +84,7 @@ func (h *Handler) stateUnavailable(ctx context.Context, err error, attrs ...any)
 
 // alertWithoutMemory is the check of a function without STATE_TABLE: every
 // status in ALERT_ON alerts.
-func (h *Handler) alertWithoutMemory(ctx context.Context, res *Result, cause error, sc scope) error {
+func (h *Handler) alertWithoutMemory(ctx context.Context, res *reply.Result, cause error, sc alert.Scope) error {
 	if cause != nil {
 		h.stateUnavailable(ctx, cause, "meterId", res.MeterID, "version", res.Version, "alerting", h.cfg.alertsOn(res.Status))
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/zuora-runstatus/internal/reply"
 )
 
 // The state machines in statemachine/ (the template's, and the example of a
@@ -114,7 +116,7 @@ func resultFieldsIn(rule string) []string {
 
 func resultHasField(t *testing.T, name string) bool {
 	t.Helper()
-	b, err := json.Marshal(Result{Alert: &AlertOutcome{}})
+	b, err := json.Marshal(reply.Result{Alert: &reply.Alert{}})
 	if err != nil {
 		t.Fatal(err)
 	}

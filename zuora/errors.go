@@ -3,6 +3,7 @@ package zuora
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -80,3 +81,46 @@ func (e *Error) Unwrap() []error {
 	}
 	return []error{e.Class, e.Err}
 }
+
+// Describe says what went wrong in plain words for whoever made the call:
+// from what the client knows of it (its class, status, code, attempts,
+// timeout, the gate and breaker), never from what Zuora wrote, whose text
+// may name the tenant or its data. Error gives everything, for a log.
+func (e *Error) Describe() string {
+	var what string
+	switch {
+	case errors.Is(e.Class, ErrInvalidArgument) && e.HTTPStatus == 0:
+		return e.Error() // the client's own check of the request, before anything was sent
+	case errors.Is(e.Class, ErrCredentials):
+		return "the Zuora credentials could not be read, or hold none of the documented forms; the log says why"
+	case errors.Is(e.Class, ErrNotFound) && e.Code == codeVersionNotFound:
+		what = "Zuora says the meter version does not exist"
+	case errors.Is(e.Class, ErrNotFound):
+		what = "Zuora says the meter does not exist"
+	case e.Attempts == 0 && e.RetryAfter > 0:
+		what = "calls to Zuora are held back after repeated failures or refusals; try again after " + e.RetryAfter.Round(time.Second).String()
+	case errors.Is(e.Class, ErrAuthFailed):
+		what = "Zuora refused the function's credentials"
+	case errors.Is(e.Class, ErrThrottled):
+		what = "Zuora kept answering 429 Too Many Requests"
+	case e.Timeout:
+		what = "Zuora did not answer in time"
+	case e.HTTPStatus == http.StatusOK:
+		what = "Zuora's answer was not in its documented shape"
+	case e.HTTPStatus != 0:
+		what = fmt.Sprintf("Zuora answered HTTP %d", e.HTTPStatus)
+	default:
+		what = "Zuora could not be reached"
+	}
+	if e.Code != "" {
+		what += " (code " + e.Code + ")"
+	}
+	if e.Attempts > 1 {
+		what += fmt.Sprintf(", %d attempts", e.Attempts)
+	}
+	return what
+}
+
+// codeVersionNotFound is Zuora's code for a meter version that does not
+// exist (70002103 is the meter's).
+const codeVersionNotFound = "70002104"

@@ -33,6 +33,16 @@ type LimitStats struct {
 	AuthRefusals    int           // calls failed at once because Zuora refused the credentials recently
 }
 
+// Since is what happened between an earlier reading and s: the counts of
+// one invocation, from two readings of a Client shared by many.
+func (s LimitStats) Since(earlier LimitStats) LimitStats {
+	return LimitStats{
+		GateWaits: s.GateWaits - earlier.GateWaits, GateWaitTime: s.GateWaitTime - earlier.GateWaitTime,
+		BreakerOpenings: s.BreakerOpenings - earlier.BreakerOpenings, BreakerRefusals: s.BreakerRefusals - earlier.BreakerRefusals,
+		AuthRefusals: s.AuthRefusals - earlier.AuthRefusals,
+	}
+}
+
 // Limits reads the Client's LimitStats.
 func (c *Client) Limits() LimitStats {
 	c.limits.mu.Lock()

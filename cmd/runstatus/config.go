@@ -14,6 +14,7 @@ import (
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/internal/topic"
+	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -24,7 +25,7 @@ const (
 	defaultFunctionName     = "runstatus" // outside Lambda
 	// concurrencyCap bounds BATCH_CONCURRENCY: more calls in flight than a
 	// batch has meters would never be used.
-	concurrencyCap = handler.MaxBatch
+	concurrencyCap = trigger.MaxBatch
 )
 
 // settings is the function's configuration, read from the environment once
@@ -257,14 +258,14 @@ func parseWatchMeters(v string) ([]memory.Meter, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q is not meterId:version", part)
 		}
-		m, err := handler.ParseMeter(id, version)
+		m, err := trigger.ParseMeter(id, version)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", part, err)
 		}
 		meters = append(meters, m)
 	}
-	if len(meters) > handler.MaxBatch {
-		return nil, fmt.Errorf("lists %d meters; at most %d", len(meters), handler.MaxBatch)
+	if len(meters) > trigger.MaxBatch {
+		return nil, fmt.Errorf("lists %d meters; at most %d", len(meters), trigger.MaxBatch)
 	}
 	return meters, nil
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/trigger"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -81,7 +81,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"WATCH_METERS", "123"},
 		{"WATCH_METERS", "x:0.0.1"},
 		{"WATCH_METERS", "1:../etc"},
-		{"WATCH_METERS", strings.Repeat("1:a,", handler.MaxBatch+1)},
+		{"WATCH_METERS", strings.Repeat("1:a,", trigger.MaxBatch+1)},
 		{"ZUORA_ENTITY_IDS", "a\nb"},
 		{"BATCH_CONCURRENCY", "0"},
 		{"BATCH_CONCURRENCY", "many"},

@@ -19,6 +19,55 @@ const (
 	maxField   = 64  // of an id or a code, in the e-mail
 )
 
+// subject is "Zuora meter 123 version 0.0.1: " and what happened, with the
+// version shortened when a long one would pass SNS's 100-character limit.
+func subject(r report, msg memory.Message) string {
+	return Subject(r.MeterID, r.Version, what(r, msg))
+}
+
+// what says what happened: "FAILED", "still FAILED", "resolved
+// (COMPLETED)", "RUNNING for 6h10m (usually 40m)".
+func what(r report, msg memory.Message) string {
+	tail := r.Status
+	if msg.Stuck != nil {
+		tail += " for " + Duration(msg.Stuck.For)
+		if msg.Stuck.Usual > 0 {
+			tail += " (usually " + Duration(msg.Stuck.Usual) + ")"
+		}
+	}
+	switch msg.Event {
+	case memory.EventReminder:
+		return "still " + tail
+	case memory.EventResolved:
+		return "resolved (" + r.Status + ")"
+	}
+	return tail
+}
+
+// Subject is "Zuora meter 123 version 0.0.1: " and tail, at most 100
+// characters.
+func Subject(meterID int64, version, tail string) string {
+	s := fmt.Sprintf("Zuora meter %d version %s: %s", meterID, version, tail)
+	if len(s) <= maxSubject {
+		return s
+	}
+	over := min(len(s)-maxSubject+len("..."), len(version))
+	return fmt.Sprintf("Zuora meter %d version %s...: %s", meterID, version[:len(version)-over], tail)
+}
+
+// Duration writes d as people read it: 6h10m, 40m, 7s.
+func Duration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	s := d.Round(time.Minute).String() // "6h10m0s"
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // email is the plain text an e-mail subscriber gets: what happened, since
 // when, how bad, why (Zuora's details), what to quote to Zuora, and what to
 // do next.

@@ -62,8 +62,8 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// Parse reads a callout body; its errors wrap ErrInvalid.
-func Parse(raw []byte) (Event, error) {
+// ParseBody reads a callout body; its errors wrap ErrInvalid.
+func ParseBody(raw []byte) (Event, error) {
 	if len(raw) > MaxBody {
 		return Event{}, invalid("the callout body has %d bytes; at most %d", len(raw), MaxBody)
 	}

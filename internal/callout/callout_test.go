@@ -141,12 +141,12 @@ func TestParseKeys(t *testing.T) {
 	}
 }
 
-func TestParse(t *testing.T) {
-	ev, err := Parse([]byte(`{"meterId": "105", "sessionId": "R-42", "status": "failed", "previousStatus": "running", "runType": "normal",
+func TestParseBody(t *testing.T) {
+	ev, err := ParseBody([]byte(`{"meterId": "105", "sessionId": "R-42", "status": "failed", "previousStatus": "running", "runType": "normal",
 		"version": "0.1.0", "startTime": "2026-11-28T10:12:00+0000", "endTime": "2026-11-28T10:58:41Z"}`))
 	if err != nil || ev.MeterID != 105 || ev.Status.Name != zuoraFailed || ev.Version != "0.1.0" || ev.RunType != "NORMAL" || ev.PreviousStatus != "RUNNING" ||
 		!ev.At().Equal(time.Date(2026, 11, 28, 10, 58, 41, 0, time.UTC)) || !ev.Start.Equal(time.Date(2026, 11, 28, 10, 12, 0, 0, time.UTC)) {
-		t.Errorf("Parse = %+v, %v", ev, err)
+		t.Errorf("ParseBody = %+v, %v", ev, err)
 	}
 	for _, bad := range []string{
 		``, `[]`, `{"meterId": 1, "sessionId": "R"}`, `{"meterId": 0, "sessionId": "R", "status": "FAILED"}`,
@@ -154,8 +154,8 @@ func TestParse(t *testing.T) {
 		`{"meterId": "x", "sessionId": "R", "status": "FAILED"}`, `{"meterId": 1.5, "sessionId": "R", "status": "FAILED"}`,
 		`{"meterId": 1, "sessionId": "R", "status": "FAILED", "endTime": "yesterday"}`, strings.Repeat(" ", MaxBody+1),
 	} {
-		if _, err := Parse([]byte(bad)); !errors.Is(err, ErrInvalid) {
-			t.Errorf("Parse(%.40q) = %v, want ErrInvalid", bad, err)
+		if _, err := ParseBody([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseBody(%.40q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 	if CheckNotificationID(strings.Repeat("n", MaxNotificationID+1)) == nil || CheckNotificationID("2c92c0f97e1a") != nil {
@@ -165,13 +165,13 @@ func TestParse(t *testing.T) {
 
 const zuoraFailed = "FAILED"
 
-func FuzzParse(f *testing.F) {
+func FuzzParseBody(f *testing.F) {
 	for _, s := range []string{`{"meterId":1,"sessionId":"R-1","status":"FAILED"}`, `{"meterId":9,"sessionId":"x","status":"STOPPING","version":"0.0.1","endTime":"2026-11-28T10:00:00+0000"}`,
 		`{"meterId":"12","sessionId":"a","status":"failed"}`, `{}`, `null`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := Parse(body)
+		ev, err := ParseBody(body)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v is not ErrInvalid", err)

@@ -72,7 +72,8 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	next := prev
 	next.Meter = obs.Meter
 	if obs.Status != zuora.Unknown {
-		fresh := append([]*Message{r.advance(prev, &next, obs, at)}, r.trackRun(prev, &next, obs, now)...)
+		other := otherRun(prev, obs)
+		fresh := append([]*Message{r.advance(prev, &next, obs, at, other)}, r.trackRun(prev, &next, obs, now, other)...)
 		for i, m := range fresh {
 			if m != nil {
 				m.ID = transitionID(next.Meter, m.Event, prev.Rev+1, i)
@@ -113,24 +114,23 @@ func (r Rules) stale(prev State, obs Observation, owner string, at time.Time, le
 }
 
 // advance moves next to what obs says and returns the message that calls
-// for, if any.
-func (r Rules) advance(prev State, next *State, obs Observation, now time.Time) *Message {
+// for, if any. other: obs is of another run than the one stored (otherRun).
+func (r Rules) advance(prev State, next *State, obs Observation, now time.Time, other bool) *Message {
 	changed := prev.Status != obs.Status
 	// A poll after a callout keeps the callout's session; a callout after a
 	// poll of the same status adopts it without paging, unless it is of
-	// another run than the one the poll saw (otherRun).
-	newSession := otherRun(prev, obs)
+	// another run than the one the poll saw.
 	next.Status, next.StatusCode = obs.Status, obs.StatusCode
 	if obs.Session != "" || changed {
 		next.Session = obs.Session
 	}
-	if changed || newSession {
+	if changed || other {
 		next.ChangedAt = now
 		if !obs.At.IsZero() {
 			next.ChangedAt = obs.At
 		}
 	}
-	return r.alertFor(prev, next, obs, changed || newSession, now)
+	return r.alertFor(prev, next, obs, changed || other, now)
 }
 
 // otherRun reports whether a callout is about another run than the one

@@ -24,16 +24,17 @@ func running(obs Observation) bool {
 // trackRun starts, ends and times next's run, and returns the messages a
 // stuck run calls for: the page (once a run), its reminders, and the
 // resolution when it ends well — also when it ended unseen and a callout of
-// another session says a new run began.
-func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time) []*Message {
+// another session says a new run began (other: obs is of another run than
+// the one stored, otherRun).
+func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time, other bool) []*Message {
 	switch {
 	case obs.Terminal:
-		return r.endRun(prev, next, obs, now)
+		return r.endRun(prev, next, obs, now, other)
 	case !running(obs):
 		return nil
 	}
 	var msgs []*Message
-	if other := otherRun(prev, obs); next.RunStart.IsZero() || other {
+	if next.RunStart.IsZero() || other {
 		if other {
 			msgs = r.stuckOver(prev, prev.RunStart) // the run on record ended unseen
 		}
@@ -64,15 +65,15 @@ func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time)
 // (the failure pages as every failure does). A terminal callout of another
 // session ends the run on record as well: that run ended unseen, and only
 // the other session's own times can date a duration.
-func (r Rules) endRun(prev State, next *State, obs Observation, now time.Time) []*Message {
+func (r Rules) endRun(prev State, next *State, obs Observation, now time.Time, other bool) []*Message {
 	start, since := prev.RunStart, prev.RunStart
-	if otherRun(prev, obs) {
+	if other {
 		start = time.Time{}
 	}
 	if !obs.Start.IsZero() && (start.IsZero() || obs.Start.Before(start)) {
 		start = obs.Start // a callout that dates the run it ends
 	}
-	if !start.IsZero() && !otherRun(prev, obs) {
+	if !start.IsZero() && !other {
 		since = start
 	}
 	end := now

@@ -30,7 +30,7 @@ type API interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Publisher publishes alerts to SNS (a handler.Publisher). The message
+// Publisher publishes alerts to SNS (an alert.Publisher). The message
 // goes with MessageStructure json: SQS, Lambda, HTTPS and email-json
 // subscribers get the JSON, e-mail subscribers the text, SMS subscribers
 // the line.

@@ -1,63 +1,64 @@
-package handler
+package trigger
 
 import (
 	"errors"
-	"github.com/example/zuora-runstatus/internal/memory"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
-func TestParseEventShapes(t *testing.T) {
+// Every trigger's shape, as its service sends it.
+func TestParseShapes(t *testing.T) {
 	tests := []struct {
 		name   string
 		event  string
-		shape  replyShape
+		shape  Reply
 		source string
-		want   []checkRequest
+		want   []Check
 	}{
-		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 123, Version: "0.0.1"}}}},
+		{"direct number", `{"meterId": 123, "version": "0.0.1"}`, ReplySingle, "direct", []Check{{Meter: memory.Meter{MeterID: 123, Version: "0.0.1"}}}},
 		{"direct string id and overrides", `{"meterId": "123", "version": "v_1-2.3", "trackId": "t-1", "entityIds": "e1", "orgIds": "o1,o2"}`,
-			replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 123, Version: "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
-		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, replySingle, "direct", []checkRequest{{Meter: memory.Meter{MeterID: 1, Version: "2.0"}}}},
+			ReplySingle, "direct", []Check{{Meter: memory.Meter{MeterID: 123, Version: "v_1-2.3"}, TrackID: "t-1", EntityIDs: "e1", OrgIDs: "o1,o2"}}},
+		{"direct extra fields ignored", `{"meterId": 1, "version": "2.0", "status": "RUNNING"}`, ReplySingle, "direct", []Check{{Meter: memory.Meter{MeterID: 1, Version: "2.0"}}}},
 		{"batch", `{"meters": [{"meterId": 1, "version": "a"}, {"meterId": "2", "version": "b", "orgIds": "o"}], "orgIds": "top"}`,
-			replyBatch, "batch", []checkRequest{{Meter: memory.Meter{MeterID: 1, Version: "a"}, OrgIDs: "top"}, {Meter: memory.Meter{MeterID: 2, Version: "b"}, OrgIDs: "o"}}},
+			ReplyBatch, "batch", []Check{{Meter: memory.Meter{MeterID: 1, Version: "a"}, OrgIDs: "top"}, {Meter: memory.Meter{MeterID: 2, Version: "b"}, OrgIDs: "o"}}},
 		{"eventbridge custom single", `{"detail-type": "MeterRunCheckRequested", "source": "com.example", "detail": {"meterId": 5, "version": "1"}}`,
-			replySingle, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
+			ReplySingle, "eventbridge", []Check{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
 		{"eventbridge custom batch", `{"detail-type": "X", "source": "com.example", "detail": {"meters": [{"meterId": 5, "version": "1"}]}}`,
-			replyBatch, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
+			ReplyBatch, "eventbridge", []Check{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
 		{"eventbridge detail as string", `{"detail-type": "X", "source": "aws.scheduler", "detail": "{\"meterId\": 5, \"version\": \"1\"}"}`,
-			replySingle, "eventbridge", []checkRequest{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
-		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, replyBatch, "scheduled", nil},
-		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, replyBatch, "scheduled", nil},
+			ReplySingle, "eventbridge", []Check{{Meter: memory.Meter{MeterID: 5, Version: "1"}}}},
+		{"scheduled rule", `{"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}`, ReplyBatch, "scheduled", nil},
+		{"scheduler", `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`, ReplyBatch, "scheduled", nil},
 		{"rest", `{"httpMethod": "GET", "path": "/meters/9/0.0.1/run-status", "requestContext": {}, "pathParameters": {"meterId": "9", "version": "0.0.1"}, "headers": {"zuora-track-id": "h-1"}}`,
-			replyHTTP, "apigw-rest", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, TrackID: "h-1"}}},
+			ReplyHTTP, "apigw-rest", []Check{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, TrackID: "h-1"}}},
 		{"rest proxy", `{"httpMethod": "GET", "resource": "/{proxy+}", "requestContext": {}, "pathParameters": {"proxy": "meters/9/0.0.1/run-status"}, "multiValueHeaders": {"Zuora-Org-Ids": ["o1"]}}`,
-			replyHTTP, "apigw-rest", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, OrgIDs: "o1"}}},
+			ReplyHTTP, "apigw-rest", []Check{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, OrgIDs: "o1"}}},
 		{"http api with stage", `{"version": "2.0", "routeKey": "GET /meters/{meterId}/{version}/run-status", "rawPath": "/prod/meters/9/0.0.1/run-status", "requestContext": {"http": {"method": "GET"}}, "headers": {"zuora-entity-ids": "e"}}`,
-			replyHTTP, "apigw-http", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, EntityIDs: "e"}}},
+			ReplyHTTP, "apigw-http", []Check{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}, EntityIDs: "e"}}},
 		{"function url escaped", `{"version": "2.0", "routeKey": "$default", "rawPath": "/meters/9/0%2E0%2E1/run-status", "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws", "http": {"method": "GET"}}}`,
-			replyHTTP, "function-url", []checkRequest{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}}}},
+			ReplyHTTP, "function-url", []Check{{Meter: memory.Meter{MeterID: 9, Version: "0.0.1"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := parseEvent([]byte(tt.event))
+			r, err := Parse([]byte(tt.event))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if inv.shape != tt.shape || inv.source != tt.source || inv.route != routeCheck || inv.scheduled != (tt.source == "scheduled") {
-				t.Errorf("shape %d source %q route %d scheduled %v, want %d %q", inv.shape, inv.source, inv.route, inv.scheduled, tt.shape, tt.source)
+			if r.Reply != tt.shape || r.Source != tt.source || r.Route != RouteCheck || r.Scheduled != (tt.source == "scheduled") {
+				t.Errorf("reply %d source %q route %d scheduled %v, want %d %q", r.Reply, r.Source, r.Route, r.Scheduled, tt.shape, tt.source)
 			}
-			if !equalJSON(t, inv.checks, tt.want) {
-				t.Errorf("checks = %+v, want %+v", inv.checks, tt.want)
+			if !slices.Equal(r.Checks, tt.want) {
+				t.Errorf("checks = %+v, want %+v", r.Checks, tt.want)
 			}
 		})
 	}
 }
 
-// Bad input of every kind is InvalidRequest with a message that says what is
-// wrong, and never reaches Zuora.
+// Bad input of every kind is ErrInvalid with a message that says what is
+// wrong.
 func TestInvalidInput(t *testing.T) {
 	long := strings.Repeat("9", 65)
 	var many []string
@@ -123,24 +124,12 @@ func TestInvalidInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.event[:min(len(tt.event), 60)], func(t *testing.T) {
-			h, fz, _ := newTestHandler(t, Config{})
-			_, err := parseEvent([]byte(tt.event))
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Fatalf("err = %v, want InvalidRequest", err)
+			_, err := Parse([]byte(tt.event))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("message %q does not say %q", err, tt.wantMsg)
-			}
-			out, err := invoke(h, tt.event)
-			if len(fz.calls()) != 0 {
-				t.Errorf("Zuora was called for bad input")
-			}
-			if strings.Contains(tt.event, `"requestContext"`) {
-				if resp := decode[events.APIGatewayProxyResponse](t, out); resp.StatusCode != 400 {
-					t.Errorf("HTTP status %d, want 400", resp.StatusCode)
-				}
-			} else if errorType(t, err) != TypeInvalidRequest {
-				t.Errorf("errorType = %s", errorType(t, err))
 			}
 		})
 	}
@@ -148,32 +137,34 @@ func TestInvalidInput(t *testing.T) {
 
 // The watch-list routes, in each payload format.
 func TestParseWatchListRoutes(t *testing.T) {
-	token := nextToken(memory.Meter{MeterID: 42, Version: "0.0.1"})
+	token := NextToken(memory.Meter{MeterID: 42, Version: "0.0.1"})
 	tests := []struct {
 		name, event string
-		route       route
+		route       Route
 		meter       memory.Meter
-		page        pageRequest
+		page        Page
 	}{
 		{"http api put", `{"version": "2.0", "routeKey": "PUT /meters/{meterId}/{version}/watch", "rawPath": "/meters/9/0.0.1/watch", "pathParameters": {"meterId": "9", "version": "0.0.1"}, "requestContext": {"http": {"method": "PUT"}}}`,
-			routeWatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, pageRequest{}},
-		{"rest delete with stage", `{"httpMethod": "DELETE", "path": "/prod/meters/9/0.0.1/watch", "requestContext": {}}`, routeUnwatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, pageRequest{}},
+			RouteWatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, Page{}},
+		{"rest delete with stage", `{"httpMethod": "DELETE", "path": "/prod/meters/9/0.0.1/watch", "requestContext": {}}`, RouteUnwatch, memory.Meter{MeterID: 9, Version: "0.0.1"}, Page{}},
 		{"list defaults", `{"version": "2.0", "routeKey": "GET /meters", "rawPath": "/meters", "requestContext": {"http": {"method": "GET"}}}`,
-			routeList, memory.Meter{}, pageRequest{limit: 100}},
+			RouteList, memory.Meter{}, Page{Limit: 100}},
 		{"list page", `{"httpMethod": "GET", "path": "/meters", "requestContext": {}, "queryStringParameters": {"limit": "2", "nextToken": "` + token + `"}}`,
-			routeList, memory.Meter{}, pageRequest{limit: 2, after: &memory.Meter{MeterID: 42, Version: "0.0.1"}}},
+			RouteList, memory.Meter{}, Page{Limit: 2, After: &memory.Meter{MeterID: 42, Version: "0.0.1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := parseEvent([]byte(tt.event))
+			r, err := Parse([]byte(tt.event))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if inv.shape != replyHTTP || inv.route != tt.route || !equalJSON(t, inv.page.after, tt.page.after) || inv.page.limit != tt.page.limit {
-				t.Errorf("invocation = %+v, want route %d page %+v", inv, tt.route, tt.page)
+			samePage := r.Page.Limit == tt.page.Limit && (r.Page.After == nil) == (tt.page.After == nil) &&
+				(r.Page.After == nil || *r.Page.After == *tt.page.After)
+			if r.Reply != ReplyHTTP || r.Route != tt.route || !samePage {
+				t.Errorf("request = %+v, want route %d page %+v", r, tt.route, tt.page)
 			}
-			if tt.route != routeList && (len(inv.checks) != 1 || inv.checks[0].Meter != tt.meter) {
-				t.Errorf("checks = %+v, want %v", inv.checks, tt.meter)
+			if tt.route != RouteList && (len(r.Checks) != 1 || r.Checks[0].Meter != tt.meter) {
+				t.Errorf("checks = %+v, want %v", r.Checks, tt.meter)
 			}
 		})
 	}
