@@ -62,9 +62,7 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 	link := Link(linkTemplate, r.MeterID, r.Version, r.SessionID)
 	body := msg.Report
 	if msg.Resolves != nil {
-		res := *msg.Resolves
-		res.Since = res.Since.UTC()
-		body = With(body, "resolves", res)
+		body = With(body, "resolves", resolvesObject(*msg.Resolves))
 	}
 	if msg.Stuck != nil {
 		body = With(body, "stuck", stuckObject(*msg.Stuck))
@@ -91,6 +89,25 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 		m.DeduplicationID = msg.ID
 	}
 	return m, nil
+}
+
+// resolves is the contract's "resolves" object: the alert's status and
+// since when, and whether it was a stuck run's; or a late alert's first
+// due time missed.
+type resolves struct {
+	Status string     `json:"status,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
+	Stuck  bool       `json:"stuck,omitempty"`
+	Late   bool       `json:"late,omitempty"`
+	Due    *time.Time `json:"due,omitempty"`
+}
+
+func resolvesObject(r memory.Resolution) resolves {
+	if r.Late {
+		return resolves{Late: true, Due: &r.Due}
+	}
+	since := r.Since.UTC()
+	return resolves{Status: r.Status, Since: &since, Stuck: r.Stuck}
 }
 
 // stuck is the contract's "stuck" object.

@@ -52,7 +52,9 @@ type Keeper struct {
 type Outcome struct {
 	// Stale: a callout older than the memory, which changed nothing but
 	// the session it names; it still sent what was owed.
-	Stale     bool
+	Stale bool
+	// Muted: the meter version is muted; nothing was published for it.
+	Muted     *Mute
 	OpenSince time.Time // nothing to publish, and an alert is open since then
 }
 
@@ -63,10 +65,13 @@ type Outcome struct {
 func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner string, publish Publisher) (Outcome, error) {
 	m := obs.Meter
 	for attempt := 1; ; attempt++ {
-		t := k.Rules.Decide(prev, obs, owner, k.now().UTC(), leaseFor(ctx))
+		t := k.decide(ctx, prev, &obs, owner)
 		done := Outcome{Stale: t.Stale}
 		if !t.Stale {
 			done.OpenSince = t.Next.AlertSince
+		}
+		if t.Next.Mute.Muted(k.now()) {
+			done.Muted = t.Next.Mute
 		}
 		if !t.Write {
 			return done, nil
@@ -75,10 +80,12 @@ func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner 
 		rev, err := k.Store.Save(ctx, t.Next)
 		if err == nil {
 			t.Next.Rev = rev
+			metrics.From(ctx).Add(metrics.Muted, t.Held)
 			if !t.Deliver {
 				return done, nil
 			}
-			return Outcome{Stale: t.Stale}, k.deliver(ctx, t.Next, publish)
+			done.OpenSince = time.Time{}
+			return done, k.deliver(ctx, t.Next, publish)
 		}
 		if !errors.Is(err, ErrConflict) || attempt == maxStateAttempts {
 			return Outcome{Stale: t.Stale}, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -88,6 +95,20 @@ func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner 
 			return Outcome{Stale: t.Stale}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
+}
+
+// decide is Rules.Decide, asking Zuora first when the rules want its word
+// on a due time (obs.Confirm), once per check: the answer stays in obs for
+// the decisions after a conflict.
+func (k *Keeper) decide(ctx context.Context, prev State, obs *Observation, owner string) Transition {
+	t := k.Rules.Decide(prev, *obs, owner, k.now().UTC(), leaseFor(ctx))
+	if t.Ask == nil || obs.Confirm == nil || obs.Confirmed != nil && obs.Confirmed.Due.Equal(*t.Ask) {
+		return t
+	}
+	from := t.Ask.Add(-prev.Expect.Grace)
+	sessions, err := obs.Confirm(ctx, from)
+	obs.Confirmed = &Confirmation{Due: *t.Ask, Sessions: sessions, Err: err}
+	return k.Rules.Decide(prev, *obs, owner, k.now().UTC(), leaseFor(ctx))
 }
 
 func (k *Keeper) now() time.Time {

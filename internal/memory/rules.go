@@ -45,6 +45,11 @@ type Observation struct {
 	// Report is what a message about this observation reports (the
 	// check's result, as the handler writes it), kept as it is.
 	Report json.RawMessage
+	// Confirm, set on a scheduled run's checks, lets the check judge due
+	// times (late runs) and asks Zuora when nothing showed a run;
+	// Confirmed is its answer (the Keeper asks).
+	Confirm   Confirm
+	Confirmed *Confirmation
 }
 
 // Transition is what an observation does to a meter version's state.
@@ -53,6 +58,11 @@ type Transition struct {
 	Write   bool // Next differs from what is stored
 	Deliver bool // this check holds Next's outbox and must publish it
 	Stale   bool // a callout older than what is stored: nothing changes
+	// Ask is a due time whose miss Zuora must confirm before the check can
+	// decide (Observation.Confirm); nil: none.
+	Ask *time.Time
+	// Held counts the messages a mute held back.
+	Held int
 }
 
 // Decide applies the memory rules of the contract to the stored state prev
@@ -71,22 +81,29 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	}
 	next := prev
 	next.Meter = obs.Meter
+	t := Transition{}
+	var fresh []*Message
+	var lateWrite bool
 	if obs.Status != zuora.Unknown {
 		other := otherRun(prev, obs)
-		fresh := append([]*Message{r.advance(prev, &next, obs, at, other)}, r.trackRun(prev, &next, obs, now, other)...)
-		for i, m := range fresh {
-			if m != nil {
-				m.ID = transitionID(next.Meter, m.Event, prev.Rev+1, i)
-				m.Report, m.LastSeen = obs.Report, prev.CheckedAt
-				next.Outbox = enqueue(next.Outbox, *m)
-			}
+		fresh = append([]*Message{r.advance(prev, &next, obs, at, other)}, r.trackRun(prev, &next, obs, now, other)...)
+		var late []*Message
+		late, t.Ask, lateWrite = r.judgeLate(&next, obs, now)
+		fresh = append(append(fresh, late...), r.lateReminder(&next, now))
+	}
+	fresh, t.Held = r.muting(&next, fresh, now)
+	for i, m := range fresh {
+		if m != nil {
+			m.ID = transitionID(next.Meter, m.Event, prev.Rev+1, i)
+			m.Report, m.LastSeen = obs.Report, prev.CheckedAt
+			next.Outbox = enqueue(next.Outbox, *m)
 		}
 	}
-	t := Transition{Next: next}
-	if len(next.Outbox) > 0 && prev.Lease.free(owner, at) {
+	t.Next = next
+	if len(next.Outbox) > 0 && prev.Lease.free(owner, at) && !next.Mute.Muted(at) {
 		t.Next.Lease, t.Deliver = Lease{Owner: owner, Until: at.Add(lease)}, true
 	}
-	t.Write = t.Deliver || !t.Next.sameCheckState(prev) ||
+	t.Write = t.Deliver || lateWrite || !t.Next.sameCheckState(prev) ||
 		obs.Status != zuora.Unknown && (prev.Rev == 0 || refreshDue(prev, at))
 	if t.Write {
 		t.Next.CheckedAt = at
@@ -104,7 +121,7 @@ func (r Rules) stale(prev State, obs Observation, owner string, at time.Time, le
 	if prev.Session == "" && obs.Status == prev.Status && obs.Session != "" {
 		t.Next.Session, t.Write = obs.Session, true
 	}
-	if len(prev.Outbox) > 0 && prev.Lease.free(owner, at) {
+	if len(prev.Outbox) > 0 && prev.Lease.free(owner, at) && !prev.Mute.Muted(at) {
 		t.Next.Lease, t.Deliver, t.Write = Lease{Owner: owner, Until: at.Add(lease)}, true, true
 	}
 	if t.Write {
@@ -208,12 +225,17 @@ func (r Rules) alertFor(prev State, next *State, obs Observation, transitioned b
 }
 
 // sameCheckState reports whether s and o hold the same check state, apart
-// from when it was last written and by whom.
+// from when it was last written and by whom, and from DueJudged: a due
+// time met by a known run is judged again, for nothing, until a write
+// carries the mark (the memory writes for what changed, not for each due
+// time met).
 func (s State) sameCheckState(o State) bool {
 	sameOutbox := slices.EqualFunc(s.Outbox, o.Outbox, func(a, b Message) bool { return a.ID == b.ID })
 	sameRun := s.RunStart.Equal(o.RunStart) && slices.Equal(s.RunDurations, o.RunDurations) &&
 		(s.Stuck == o.Stuck || s.Stuck != nil && o.Stuck != nil && *s.Stuck == *o.Stuck)
-	return sameOutbox && sameRun && s.Lease.Owner == o.Lease.Owner && s.Lease.Until.Equal(o.Lease.Until) &&
+	sameLate := slices.Equal(s.Runs, o.Runs) && s.AlertHeld == o.AlertHeld &&
+		(s.Late == o.Late || s.Late != nil && o.Late != nil && *s.Late == *o.Late)
+	return sameOutbox && sameRun && sameLate && s.Lease.Owner == o.Lease.Owner && s.Lease.Until.Equal(o.Lease.Until) &&
 		s.Status == o.Status && s.StatusCode == o.StatusCode && s.Session == o.Session &&
 		s.ChangedAt.Equal(o.ChangedAt) && s.AlertStatus == o.AlertStatus &&
 		s.AlertSince.Equal(o.AlertSince) && s.NotifiedAt.Equal(o.NotifiedAt)

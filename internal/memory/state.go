@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/example/zuora-runstatus/internal/expect"
 )
 
 // Meter names one meter version.
@@ -76,6 +78,25 @@ type State struct {
 	RunDurations []time.Duration // of the last runs that COMPLETED, oldest first, at most MaxRunHistory
 	Stuck        *StuckAlert     // the run going on was paged as stuck
 
+	// Late runs. Expect is when the meter version's runs are due, set with
+	// the watch (PUT …/watch, the watch list's, not Save's); ExpectSince
+	// is when: only due times after it count. Runs are the last runs known
+	// to have gone (at most MaxRuns, oldest first); DueJudged is the last
+	// due time judged that Zuora was asked about or that paged; Late is
+	// the open late alert.
+	Expect      *expect.Expectation
+	ExpectSince time.Time
+	Runs        []Span
+	DueJudged   time.Time
+	Late        *LateAlert
+
+	// Mute silences the meter version until its time (PUT …/mute, not
+	// Save's). AlertHeld says the open alert's page was held back by a
+	// mute: it goes out when the mute ends, if the alert is still open
+	// (Stuck and Late say the same of theirs).
+	Mute      *Mute
+	AlertHeld bool
+
 	// Outbox holds the messages owed to the topic, oldest first: each
 	// stays until a check confirms it published, so a failed publish, a
 	// crash or a lost answer leaves it for the next check to send.
@@ -95,7 +116,36 @@ const MaxRunHistory = 5
 type StuckAlert struct {
 	Status     string    // the status it was in when paged (RUNNING, PAUSED, ...)
 	NotifiedAt time.Time // the page, or its last reminder
+	Held       bool      // a mute held the page back
 }
+
+// MaxRuns is how many known runs a meter version keeps for judging due
+// times: more than the runs of the widest window that can still be judged.
+const MaxRuns = 8
+
+// Span is when a run was known to be going: from its start, or the first
+// check that saw it, to its end, or the last that did. A callout that
+// dates only one of them is a span of an instant.
+type Span struct {
+	From, To time.Time
+}
+
+// LateAlert is the page of a due time no run came for.
+type LateAlert struct {
+	Due        time.Time // the first due time missed, in the expectation's zone
+	Verified   bool      // Zuora's summary had no session for it
+	NotifiedAt time.Time // the page, or its last reminder
+	Held       bool      // a mute held the page back
+}
+
+// Mute silences a meter version for planned maintenance.
+type Mute struct {
+	Until  time.Time
+	Reason string
+}
+
+// Muted reports whether m silences at now.
+func (m *Mute) Muted(now time.Time) bool { return m != nil && now.Before(m.Until) }
 
 // Lease is a check's claim on a meter version's outbox.
 type Lease struct {
@@ -128,14 +178,31 @@ type Message struct {
 	// Stuck says how long the run has gone on, for a stuck page and its
 	// reminders.
 	Stuck *Stuck
+	// Late says what was due and how the miss was judged, for a late page
+	// and its reminders.
+	Late *Late
+	// AfterMute: a condition still open when a mute ended, paged then.
+	AfterMute bool
+}
+
+// Late is a due time that no run came for, as a late page says it.
+type Late struct {
+	Due            time.Time // in the expectation's zone
+	Cron, Timezone string
+	Grace          time.Duration
+	LastRunAt      time.Time // when a run was last known going; zero: never
+	Verified       bool      // Zuora's summary had no session; false: it could not be asked
 }
 
 // Resolution is the alert a resolution closes: its status, since when, and
-// whether it was a stuck run's.
+// whether it was a stuck run's; or, for a late alert, the first due time
+// missed.
 type Resolution struct {
-	Status string    `json:"status"`
-	Since  time.Time `json:"since"`
-	Stuck  bool      `json:"stuck,omitempty"`
+	Status string
+	Since  time.Time
+	Stuck  bool
+	Late   bool
+	Due    time.Time // Late's
 }
 
 // Stuck is how long a run has gone on against how long the meter
@@ -153,4 +220,5 @@ const (
 	EventReminder = "reminder"
 	EventResolved = "resolved"
 	EventStuck    = "stuck"
+	EventLate     = "late"
 )

@@ -46,8 +46,7 @@ func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time,
 	if r.StuckAfter <= 0 {
 		return msgs
 	}
-	stuck := Stuck{Since: next.RunStart, For: now.Sub(next.RunStart), Usual: median(next.RunDurations),
-		Threshold: r.threshold(next.RunDurations)}
+	stuck := r.stuckNow(*next, now)
 	at := now.Truncate(time.Second)
 	switch {
 	case next.Stuck == nil && stuck.For > stuck.Threshold:
@@ -58,6 +57,12 @@ func (r Rules) trackRun(prev State, next *State, obs Observation, now time.Time,
 		msgs = append(msgs, &Message{Event: EventReminder, Stuck: &stuck})
 	}
 	return msgs
+}
+
+// stuckNow is how long s's run has gone on at now, against how long its
+// runs usually take.
+func (r Rules) stuckNow(s State, now time.Time) Stuck {
+	return Stuck{Since: s.RunStart, For: now.Sub(s.RunStart), Usual: median(s.RunDurations), Threshold: r.threshold(s.RunDurations)}
 }
 
 // endRun records how long a completed run took, and closes its stuck
@@ -79,6 +84,9 @@ func (r Rules) endRun(prev State, next *State, obs Observation, now time.Time, o
 	end := now
 	if obs.Callout && !obs.At.IsZero() {
 		end = obs.At
+	}
+	if !start.IsZero() || obs.Callout { // a run known to have gone: for due times (late runs)
+		recordRun(next, start, end)
 	}
 	if obs.Status == zuora.Completed && !start.IsZero() && end.After(start) {
 		next.RunDurations = append(slices.Clone(prev.RunDurations), end.Sub(start))

@@ -33,6 +33,9 @@ const (
 	BreakerRefusals       = "BreakerRefusals"
 	ZuoraThrottleWaits    = "ZuoraThrottleWaits"
 	ZuoraThrottleWaitTime = "ZuoraThrottleWaitTime"
+	ZuoraAuthRefusals     = "ZuoraAuthRefusals" // calls failed at once: Zuora refused the credentials recently
+	LateChecks            = "LateChecks"        // summary calls made to confirm a due time's miss
+	Muted                 = "Muted"             // messages a mute held back
 
 	Function  = "Function"
 	Status    = "Status"
@@ -100,9 +103,9 @@ func (t *Tally) Checked(status string, latency time.Duration) {
 // Count counts one of name.
 func (t *Tally) Count(name string) { t.Add(name, 1) }
 
-// Add adds n to name.
+// Add adds n to name; nothing is counted for 0.
 func (t *Tally) Add(name string, n int) {
-	if t == nil {
+	if t == nil || n == 0 {
 		return
 	}
 	defer t.lock()()
@@ -174,7 +177,7 @@ func (t *Tally) invocationRecords(base func(map[string]string, ...Metric) Record
 	for _, c := range []struct {
 		name string
 		n    int
-	}{{BreakerOpenings, l.BreakerOpenings}, {BreakerRefusals, l.BreakerRefusals}, {ZuoraThrottleWaits, l.GateWaits}} {
+	}{{BreakerOpenings, l.BreakerOpenings}, {BreakerRefusals, l.BreakerRefusals}, {ZuoraThrottleWaits, l.GateWaits}, {ZuoraAuthRefusals, l.AuthRefusals}} {
 		if c.n > 0 {
 			metrics = append(metrics, countMetric(c.name, c.n))
 		}
