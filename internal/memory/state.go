@@ -138,6 +138,15 @@ type LateAlert struct {
 	Held       bool      // a mute held the page back
 }
 
+// Watch is what the watch route sets of a meter version: whether it is on
+// the watch list and, while it is, when its runs are due (nil: no
+// expectation) and since when.
+type Watch struct {
+	Watched bool
+	Expect  *expect.Expectation
+	Since   time.Time
+}
+
 // Mute silences a meter version for planned maintenance.
 type Mute struct {
 	Until  time.Time
