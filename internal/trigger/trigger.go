@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/example/zuora-runstatus/internal/callout"
@@ -55,6 +56,8 @@ const (
 	RouteUnwatch              // DELETE /meters/{meterId}/{version}/watch
 	RouteList                 // GET /meters
 	RouteCallout              // POST /callouts/meter-session
+	RouteMute                 // PUT /meters/{meterId}/{version}/mute
+	RouteUnmute               // DELETE /meters/{meterId}/{version}/mute
 )
 
 // Request is a payload understood.
@@ -70,7 +73,20 @@ type Request struct {
 	Scheduled bool
 	Page      Page            // RouteList
 	Callout   callout.Request // RouteCallout: the raw body its signature covers
+	// Expect is RouteWatch's body's "expect" object, as it came (the
+	// handler reads it: its checks need the time); nil: none.
+	Expect json.RawMessage
+	Mute   Mute // RouteMute's body
 }
+
+// Mute is PUT …/mute's body: until when, and why.
+type Mute struct {
+	Until  time.Time
+	Reason string
+}
+
+// MaxMuteReason bounds a mute's reason: it is shown on the dashboard.
+const MaxMuteReason = 200
 
 // Check is one meter version to ask Zuora about, with the scoping headers
 // that apply to it; empty header fields fall back to the configuration.
@@ -142,6 +158,8 @@ type httpRequest struct {
 //	PUT    …/meters/{meterId}/{version}/watch       add to the watch list
 //	DELETE …/meters/{meterId}/{version}/watch       remove from it
 //	GET    …/meters                                 list it
+//	PUT    …/meters/{meterId}/{version}/mute        mute it until a time
+//	DELETE …/meters/{meterId}/{version}/mute        end the mute
 //	POST   …/callouts/meter-session                 a Zuora callout
 //
 // Only the end of the path counts, so a stage or a custom domain's base path
@@ -160,13 +178,15 @@ func parseHTTP(payload []byte, p probe) (Request, error) {
 		return routeRunStatus(r, req, segs[n-3:n-1])
 	case n >= 4 && segs[n-4] == "meters" && segs[n-1] == "watch":
 		return routeWatch(r, req, segs[n-3:n-1])
+	case n >= 4 && segs[n-4] == "meters" && segs[n-1] == "mute":
+		return routeMute(r, req, segs[n-3:n-1])
 	case n >= 2 && segs[n-2] == "callouts" && segs[n-1] == "meter-session":
 		return routeCallout(r, req)
 	case n >= 1 && segs[n-1] == "meters":
 		return routeList(r, req)
 	}
 	return r, invalid("path %q is not a route of this function: /meters/{meterId}/{version}/run-status, "+
-		"/meters/{meterId}/{version}/watch, /meters or /callouts/meter-session", truncate(req.path, 80))
+		"/meters/{meterId}/{version}/watch, /meters/{meterId}/{version}/mute, /meters or /callouts/meter-session", truncate(req.path, 80))
 }
 
 func readHTTP(payload []byte, p probe) (httpRequest, error) {
@@ -246,7 +266,83 @@ func routeWatch(r Request, req httpRequest, segs []string) (Request, error) {
 	}
 	m, err := meterOf(req, segs)
 	r.Checks = []Check{{Meter: m}}
-	return r, err
+	if err != nil || r.Route == RouteUnwatch {
+		return r, err
+	}
+	var body struct {
+		Expect json.RawMessage `json:"expect"`
+	}
+	if err := readBody(req, &body, "watch body"); err != nil {
+		return r, err
+	}
+	if string(bytes.TrimSpace(body.Expect)) != "null" {
+		r.Expect = body.Expect
+	}
+	return r, nil
+}
+
+func routeMute(r Request, req httpRequest, segs []string) (Request, error) {
+	switch req.method {
+	case "PUT":
+		r.Route = RouteMute
+	case "DELETE":
+		r.Route = RouteUnmute
+	default:
+		return r, invalid("method %s is not allowed here; use PUT or DELETE", truncate(req.method, 16))
+	}
+	m, err := meterOf(req, segs)
+	r.Checks = []Check{{Meter: m}}
+	if err != nil || r.Route == RouteUnmute {
+		return r, err
+	}
+	var body struct {
+		Until  *string `json:"until"`
+		Reason string  `json:"reason"`
+	}
+	if err := readBody(req, &body, "mute body"); err != nil {
+		return r, err
+	}
+	if body.Until == nil {
+		return r, invalid(`the mute body needs "until" (RFC 3339)`)
+	}
+	if r.Mute.Until, err = time.Parse(time.RFC3339, *body.Until); err != nil {
+		return r, invalid("until %q is not an RFC 3339 time", truncate(*body.Until, 40))
+	}
+	if len(body.Reason) > MaxMuteReason || !utf8.ValidString(body.Reason) {
+		return r, invalid("reason must be UTF-8 text of at most %d bytes", MaxMuteReason)
+	}
+	r.Mute.Reason = body.Reason
+	return r, nil
+}
+
+// readBody reads an optional JSON object body into v, refusing fields v
+// does not have (a typo must not pass for nothing); no body is {}.
+func readBody(req httpRequest, v any, what string) error {
+	raw, err := bodyOf(req)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return err
+	}
+	if err := decodeObject(raw, v, what); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalid("%s: %v", what, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// bodyOf is the request's body, decoded when API Gateway sent it Base64.
+func bodyOf(req httpRequest) ([]byte, error) {
+	if !req.base64 {
+		return []byte(req.body), nil
+	}
+	body, err := base64.StdEncoding.DecodeString(req.body)
+	if err != nil {
+		return nil, invalid("the body is marked Base64 but is not")
+	}
+	return body, nil
 }
 
 // routeCallout takes the raw body a callout's signature covers.
@@ -255,12 +351,9 @@ func routeCallout(r Request, req httpRequest) (Request, error) {
 		return r, err
 	}
 	r.Route = RouteCallout
-	body := []byte(req.body)
-	if req.base64 {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.body); err != nil {
-			return r, invalid("the body is marked Base64 but is not")
-		}
+	body, err := bodyOf(req)
+	if err != nil {
+		return r, err
 	}
 	if len(body) > callout.MaxBody {
 		return r, invalid("the callout body has %d bytes; at most %d", len(body), callout.MaxBody)

@@ -1,10 +1,13 @@
 package trigger
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/zuora-runstatus/internal/memory"
 )
@@ -165,6 +168,55 @@ func TestParseWatchListRoutes(t *testing.T) {
 			}
 			if tt.route != RouteList && (len(r.Checks) != 1 || r.Checks[0].Meter != tt.meter) {
 				t.Errorf("checks = %+v, want %v", r.Checks, tt.meter)
+			}
+		})
+	}
+}
+
+// The watch route's body and the mute route.
+func TestWatchBodyAndMute(t *testing.T) {
+	http := func(method, path, body string, b64 bool) string {
+		ev, _ := json.Marshal(map[string]any{"version": "2.0", "rawPath": path, "body": body, "isBase64Encoded": b64,
+			"requestContext": map[string]any{"http": map[string]any{"method": method}}})
+		return string(ev)
+	}
+	expect := `{"expect": {"cron": "0 2 * * *", "timezone": "Europe/Berlin", "grace": "2h"}}`
+	until := "2026-12-08T06:00:00+01:00"
+	tests := []struct {
+		name, event string
+		route       Route
+		expect      string
+		mute        Mute
+		wantErr     string
+	}{
+		{"watch with an expectation", http("PUT", "/meters/9/0.0.1/watch", expect, false), RouteWatch, `{"cron": "0 2 * * *", "timezone": "Europe/Berlin", "grace": "2h"}`, Mute{}, ""},
+		{"watch, Base64", http("PUT", "/meters/9/0.0.1/watch", base64.StdEncoding.EncodeToString([]byte(expect)), true), RouteWatch, `{"cron": "0 2 * * *", "timezone": "Europe/Berlin", "grace": "2h"}`, Mute{}, ""},
+		{"watch without a body", http("PUT", "/meters/9/0.0.1/watch", "", false), RouteWatch, "", Mute{}, ""},
+		{"watch with {}", http("PUT", "/meters/9/0.0.1/watch", "{}", false), RouteWatch, "", Mute{}, ""},
+		{"watch with expect null", http("PUT", "/meters/9/0.0.1/watch", `{"expect": null}`, false), RouteWatch, "", Mute{}, ""},
+		{"unwatch ignores a body", http("DELETE", "/meters/9/0.0.1/watch", "whatever", false), RouteUnwatch, "", Mute{}, ""},
+		{"a typo in the body", http("PUT", "/meters/9/0.0.1/watch", `{"expects": {}}`, false), RouteWatch, "", Mute{}, `unknown field "expects"`},
+		{"a body that is not an object", http("PUT", "/meters/9/0.0.1/watch", `[1]`, false), RouteWatch, "", Mute{}, "must be a JSON object"},
+		{"mute", http("PUT", "/meters/9/0.0.1/mute", `{"until": "`+until+`", "reason": "maintenance"}`, false), RouteMute, "",
+			Mute{Until: time.Date(2026, 12, 8, 5, 0, 0, 0, time.UTC), Reason: "maintenance"}, ""},
+		{"unmute", http("DELETE", "/meters/9/0.0.1/mute", "", false), RouteUnmute, "", Mute{}, ""},
+		{"mute without until", http("PUT", "/meters/9/0.0.1/mute", `{"reason": "x"}`, false), RouteMute, "", Mute{}, `needs "until"`},
+		{"mute until no time", http("PUT", "/meters/9/0.0.1/mute", `{"until": "tomorrow"}`, false), RouteMute, "", Mute{}, "RFC 3339"},
+		{"mute for too long a reason", http("PUT", "/meters/9/0.0.1/mute", `{"until": "`+until+`", "reason": "`+strings.Repeat("r", MaxMuteReason+1)+`"}`, false), RouteMute, "", Mute{}, "reason"},
+		{"mute with POST", http("POST", "/meters/9/0.0.1/mute", "", false), RouteCheck, "", Mute{}, "use PUT or DELETE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse([]byte(tt.event))
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("err = %v, want ErrInvalid saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || r.Route != tt.route || string(r.Expect) != tt.expect || !r.Mute.Until.Equal(tt.mute.Until) || r.Mute.Reason != tt.mute.Reason ||
+				r.Checks[0].Meter != (memory.Meter{MeterID: 9, Version: "0.0.1"}) {
+				t.Errorf("%+v, %v", r, err)
 			}
 		})
 	}
