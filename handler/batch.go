@@ -87,15 +87,16 @@ func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []re
 // deadline. The zero budget does not stop.
 type runBudget struct {
 	stopAt, zuoraBy, checksEnd time.Time
+	judge                      bool // a scheduled run's checks judge due times (late runs)
 }
 
 func newRunBudget(ctx context.Context) runBudget {
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		return runBudget{}
+		return runBudget{judge: true}
 	}
 	reserve := min(max(time.Until(deadline)/4, time.Second), 30*time.Second)
-	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 4)}
+	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 4), judge: true}
 }
 
 func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt) }
@@ -119,7 +120,7 @@ func (h *Handler) checkAll(ctx context.Context, checks []trigger.Check, mo *memo
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			items[i], alertErrs[i] = h.batchItem(ctx, c, mo, budget.zuoraBy)
+			items[i], alertErrs[i] = h.batchItem(ctx, c, mo, budget)
 		})
 	}
 	wg.Wait()
@@ -132,8 +133,8 @@ func (h *Handler) checkAll(ctx context.Context, checks []trigger.Check, mo *memo
 
 // batchItem checks one meter of a batch; the error is an alert that did not
 // go out.
-func (h *Handler) batchItem(ctx context.Context, c trigger.Check, mo *memory.Recollection, zuoraBy time.Time) (reply.Item, error) {
-	res, err := h.check(ctx, c, mo, zuoraBy)
+func (h *Handler) batchItem(ctx context.Context, c trigger.Check, mo *memory.Recollection, run runBudget) (reply.Item, error) {
+	res, err := h.check(ctx, c, mo, run)
 	switch {
 	case err == nil:
 		return reply.Item{Result: &res}, nil

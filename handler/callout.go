@@ -150,11 +150,11 @@ func (h *Handler) observeCallout(ctx context.Context, ev callout.Event, req call
 		countUnknown(ctx, res)
 		sc := alert.Scope{TrackID: trackID, EntityIDs: h.cfg.EntityIDs, OrgIDs: h.cfg.OrgIDs, ObservedAt: arrived, Explained: explained}
 		if mo != nil {
-			news := calloutNews{session: ev.Session, at: at.UTC().Truncate(time.Second), start: ev.Start}
-			if news.start.After(now) {
-				news.start = now
+			n := news{session: ev.Session, at: at.UTC().Truncate(time.Second), start: ev.Start}
+			if n.start.After(now) {
+				n.start = now
 			}
-			err = h.observe(ctx, &res, news, mo, sc)
+			err = h.observe(ctx, &res, n, mo, sc)
 		} else {
 			err = h.alertWithoutMemory(ctx, &res, nil, sc)
 		}

@@ -34,7 +34,7 @@ func (h *Handler) serveCheck(ctx context.Context, req trigger.Request) ([]byte, 
 		}
 		return json.Marshal(reply.Batch{Results: items, Summary: reply.Summarize(items)})
 	}
-	res, err := h.check(ctx, req.Checks[0], mo, time.Time{})
+	res, err := h.check(ctx, req.Checks[0], mo, runBudget{})
 	if err != nil {
 		var partial *reply.Result
 		if res.Alert != nil { // the check succeeded; only the alert did not go out
@@ -95,9 +95,10 @@ func zuoraContext(ctx context.Context, by time.Time) (context.Context, context.C
 // check runs one check: Zuora, then the memory and the alert the status
 // calls for. On an alert failure it returns the result too, with
 // alert.published false. mo is the memory read for the invocation (nil
-// without a Store); zuoraBy, when set, is when the Zuora call must end.
-func (h *Handler) check(ctx context.Context, c trigger.Check, mo *memory.Recollection, zuoraBy time.Time) (reply.Result, error) {
-	zctx, cancel := zuoraContext(ctx, zuoraBy)
+// without a Store); run is a scheduled run's budget (the zero runBudget:
+// none), whose checks judge due times.
+func (h *Handler) check(ctx context.Context, c trigger.Check, mo *memory.Recollection, run runBudget) (reply.Result, error) {
+	zctx, cancel := zuoraContext(ctx, run.zuoraBy)
 	rs, err := h.zuora.RunStatus(zctx, zuora.Request{
 		MeterID: c.MeterID, Version: c.Version, TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs,
 	})
@@ -112,7 +113,7 @@ func (h *Handler) check(ctx context.Context, c trigger.Check, mo *memory.Recolle
 	countUnknown(ctx, res)
 	sc := alert.Scope{TrackID: c.TrackID, EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs, ObservedAt: time.Now()}
 	if mo != nil {
-		err = h.observe(ctx, &res, calloutNews{}, mo, sc)
+		err = h.observe(ctx, &res, news{confirm: h.confirmer(c, run)}, mo, sc)
 	} else {
 		err = h.alertWithoutMemory(ctx, &res, nil, sc)
 	}
@@ -121,6 +122,35 @@ func (h *Handler) check(ctx context.Context, c trigger.Check, mo *memory.Recolle
 		"zuoraLatencyMs", float64(rs.Latency.Microseconds())/1000, "attempts", rs.Attempts,
 		"zuoraRequestId", rs.RequestID, "trackId", c.TrackID, "alert", alertLog(res.Alert))
 	return res, err
+}
+
+// confirmer asks Zuora, for a scheduled run's check of c, whether any
+// session of the meter ran from a time to now: its summary of live runs,
+// grouped by session, one attempt through the client's gate and breaker,
+// within the check's time. nil outside a scheduled run.
+func (h *Handler) confirmer(c trigger.Check, run runBudget) memory.Confirm {
+	if !run.judge || h.summaries == nil {
+		return nil
+	}
+	return func(ctx context.Context, from time.Time) (int, error) {
+		metrics.From(ctx).Count(metrics.LateChecks)
+		zctx, cancel := zuoraContext(ctx, run.zuoraBy)
+		defer cancel()
+		s, err := h.summaries.Summary(zctx, zuora.SummaryRequest{MeterID: c.MeterID, RunType: zuora.RunTypeNormal,
+			GroupBy: []string{zuora.GroupSession}, From: from, To: h.now(), TrackID: c.TrackID,
+			EntityIDs: c.EntityIDs, OrgIDs: c.OrgIDs, MaxAttempts: 1})
+		if err != nil {
+			h.log.WarnContext(ctx, "late check failed", "meterId", c.MeterID, "version", c.Version, "errorType", kindOf(err).Type, "error", err.Error())
+			return 0, err
+		}
+		sessions := 0
+		for _, g := range s.Groups {
+			if g.Session() != "" {
+				sessions++
+			}
+		}
+		return sessions, nil
+	}
 }
 
 // countUnknown counts a status the function does not know (rule 7): a

@@ -26,23 +26,27 @@ type Checker interface {
 
 // Handler is the Lambda handler. Build it once per container with New.
 type Handler struct {
-	cfg      Config
-	zuora    Checker
-	sender   *alert.Sender     // the messages onto the topic
-	store    Store             // nil: no memory
-	memory   *memory.Keeper    // the memory's rules on store; nil without it
-	callouts *callout.Verifier // nil: callouts are refused
-	metrics  io.Writer         // nil: no metrics
-	log      *slog.Logger
-	now      func() time.Time
+	cfg    Config
+	zuora  Checker
+	sender *alert.Sender // the messages onto the topic
+	// summaries is Zuora's summary, asked when a due time's run was not
+	// seen (late runs); nil: due times are not judged.
+	summaries alert.Explainer
+	store     Store             // nil: no memory
+	memory    *memory.Keeper    // the memory's rules on store; nil without it
+	callouts  *callout.Verifier // nil: callouts are refused
+	metrics   io.Writer         // nil: no metrics
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Deps are what the handler calls out to.
 type Deps struct {
 	Zuora  Checker
 	Alerts alert.Publisher
-	// Explainer asks Zuora why a run failed (*zuora.Client, as Zuora is);
-	// nil: alerts go without details.
+	// Explainer asks Zuora why a run failed, and which sessions ran when
+	// a due time's run was not seen (*zuora.Client, as Zuora is); nil:
+	// alerts go without details, and due times are not judged.
 	Explainer alert.Explainer
 	Store     Store             // nil: no memory (no STATE_TABLE)
 	Callouts  callout.KeySource // nil: callouts are refused (no CALLOUT_SECRET_ID)
@@ -61,7 +65,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
-	h := &Handler{cfg: cfg, zuora: deps.Zuora, store: deps.Store, metrics: deps.Metrics, log: deps.Log, now: time.Now}
+	h := &Handler{cfg: cfg, zuora: deps.Zuora, summaries: deps.Explainer, store: deps.Store, metrics: deps.Metrics, log: deps.Log, now: time.Now}
 	// The memory and the verifier read the handler's clock, so tests that
 	// move it move all three.
 	clock := func() time.Time { return h.now() }

@@ -13,12 +13,14 @@ import (
 	"github.com/example/zuora-runstatus/internal/reply"
 )
 
-// calloutNews is what a callout knows that a poll does not: its session,
-// when it says the news happened, and when the session began (zero for a
-// poll).
-type calloutNews struct {
+// news is what an observation knows besides the status: a callout's
+// session, when it says the news happened and when the session began (zero
+// for a poll); and, for a scheduled run's check, how to ask Zuora whether
+// a due time's run came (nil: the check judges no due time).
+type news struct {
 	session   string
 	at, start time.Time
+	confirm   memory.Confirm
 }
 
 // errStale: a callout older than what the memory knows; nothing was done.
@@ -29,7 +31,7 @@ var errStale = errors.New("stale callout")
 // knows better. When the memory cannot be read or written, it alerts as a
 // function without memory does, and logs why: a duplicate page beats a
 // missed one.
-func (h *Handler) observe(ctx context.Context, res *reply.Result, news calloutNews, mo *memory.Recollection, sc alert.Scope) error {
+func (h *Handler) observe(ctx context.Context, res *reply.Result, n news, mo *memory.Recollection, sc alert.Scope) error {
 	if err := mo.Err(); err != nil {
 		return h.alertWithoutMemory(ctx, res, err, sc)
 	}
@@ -39,7 +41,7 @@ func (h *Handler) observe(ctx context.Context, res *reply.Result, news calloutNe
 	}
 	m := memory.Meter{MeterID: res.MeterID, Version: res.Version}
 	obs := memory.Observation{Meter: m, Status: res.Status, StatusCode: res.StatusCode, Terminal: res.Terminal,
-		Session: news.session, At: news.at, Start: news.start, Callout: res.Source == sourceCallout, Report: report}
+		Session: n.session, At: n.at, Start: n.start, Callout: res.Source == sourceCallout, Report: report, Confirm: n.confirm}
 	prev := mo.State(m)
 	out, err := h.memory.Record(ctx, prev, obs, memory.NextOwner(ctx), func(ctx context.Context, msg memory.Message) (memory.Message, error) {
 		return h.publish(ctx, res, msg, sc)
@@ -47,9 +49,17 @@ func (h *Handler) observe(ctx context.Context, res *reply.Result, news calloutNe
 	switch {
 	case out.Stale:
 		return h.staleOutcome(ctx, res, prev, err)
+	case errors.Is(err, memory.ErrUnavailable) && prev.Mute.Muted(h.now()):
+		h.stateUnavailable(ctx, err, "meterId", res.MeterID, "version", res.Version, "muted", true)
+		metrics.From(ctx).Count(metrics.Muted) // the mute read holds, though the write failed
+		out.Muted = prev.Mute
 	case errors.Is(err, memory.ErrUnavailable):
 		return h.alertWithoutMemory(ctx, res, err, sc)
-	case !out.OpenSince.IsZero() && res.Alert == nil:
+	}
+	if out.Muted != nil {
+		res.Muted = &reply.Muted{Until: out.Muted.Until.UTC(), Reason: out.Muted.Reason}
+	}
+	if !out.OpenSince.IsZero() && res.Alert == nil {
 		since := out.OpenSince.UTC()
 		res.AlertOpenSince = &since
 	}

@@ -33,11 +33,20 @@ type Result struct {
 	// and this check had nothing to publish.
 	AlertOpenSince *time.Time `json:"alertOpenSince,omitempty"`
 
+	// Muted: the meter version is muted (nothing was published for it).
+	Muted *Muted `json:"muted,omitempty"`
+
 	// A callout's observation says so, with what Zuora's notification adds.
 	Source         string `json:"source,omitempty"` // "callout"
 	SessionID      string `json:"sessionId,omitempty"`
 	PreviousStatus string `json:"previousStatus,omitempty"`
 	RunType        string `json:"runType,omitempty"`
+}
+
+// Muted is a mute as results and the watch list show it.
+type Muted struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Alert says whether the message this check published, or tried to,
