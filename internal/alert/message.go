@@ -67,6 +67,9 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 	if msg.Stuck != nil {
 		body = With(body, "stuck", stuckObject(*msg.Stuck))
 	}
+	if msg.Late != nil {
+		body = With(body, "late", lateObject(*msg.Late))
+	}
 	if link != "" {
 		body = With(body, "link", link)
 	}
