@@ -96,3 +96,12 @@ func writeConfirmed(b *strings.Builder, r report, msg memory.Message, e expect.E
 		fmt.Fprintf(b, "Confirmed: Zuora's summary from %s on listed no session when the miss was judged, and no run has been seen since.\n", when(from))
 	}
 }
+
+// writeLateResolved is the resolution of a late alert: a run came after
+// all.
+func writeLateResolved(b *strings.Builder, r report, res memory.Resolution) {
+	fmt.Fprintf(b, "Meter %d, version %s: the late alert is closed. A run was seen after the due time missed at %s (%s saw %s at %s).\n",
+		r.MeterID, r.Version, when(res.Due), seenBy(r), r.Status, when(r.CheckedAt))
+	b.WriteString("The page said no run of this meter version had come for that due time, nor since.\n")
+	b.WriteString("\nNothing to do.\n")
+}

@@ -142,3 +142,46 @@ func TestLatePageUnknownZone(t *testing.T) {
 		t.Errorf("%v: %q\n%s", err, m.Subject, m.JSON)
 	}
 }
+
+// A late alert's resolution: the due time missed, with the offset it was
+// due in; the subject as every resolution's; an e-mail that says what the
+// page was about and that a run came.
+func TestLateResolution(t *testing.T) {
+	running := json.RawMessage(`{"meterId":123,"version":"0.0.1","status":"RUNNING","statusCode":5,"checkedAt":"2026-12-08T02:10:00Z","source":"callout"}`)
+	berlinZone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		due    time.Time
+		json   string
+		dueUTC string
+	}{
+		{"in the zone", winterDue.In(berlinZone), `"resolves":{"late":true,"due":"2026-12-07T02:00:00+01:00"}`, "2026-12-07 01:00:00 UTC"},
+		{"read back from the store", summerDue, `"resolves":{"late":true,"due":"2026-07-07T02:00:00+02:00"}`, "2026-07-07 00:00:00 UTC"},
+		{"sub-second", winterDue.In(berlinZone).Add(time.Millisecond), `"resolves":{"late":true,"due":"2026-12-07T02:00:00+01:00"}`, "2026-12-07 01:00:00 UTC"},
+	}
+	for _, tt := range tests {
+		m, err := Build(topic, "", memory.Message{Event: memory.EventResolved, Report: running, Resolves: &memory.Resolution{Late: true, Due: tt.due}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.JSON != strings.TrimSuffix(string(running), "}")+","+tt.json+"}" {
+			t.Errorf("%s: JSON %s", tt.name, m.JSON)
+		}
+		if m.Subject != "Zuora meter 123 version 0.0.1: resolved (RUNNING)" || m.SMS != "Zuora meter 123 v0.0.1 resolved (RUNNING)" ||
+			m.Attributes[2].Value != "RUNNING" || m.Attributes[4].Value != "resolved" {
+			t.Errorf("%s: subject %q, SMS %q, attributes %v", tt.name, m.Subject, m.SMS, m.Attributes)
+		}
+		for _, want := range []string{
+			"Meter 123, version 0.0.1: the late alert is closed. A run was seen after the due time missed at " + tt.dueUTC +
+				" (Zuora's notification saw RUNNING at 2026-12-08 02:10:00 UTC).",
+			"The page said no run of this meter version had come for that due time, nor since.", "Nothing to do.",
+		} {
+			if !strings.Contains(m.Email, want) {
+				t.Errorf("%s: the e-mail lacks %q:\n%s", tt.name, want, m.Email)
+			}
+		}
+	}
+}

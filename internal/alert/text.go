@@ -80,6 +80,8 @@ func email(r report, msg memory.Message, link string) string {
 	var b strings.Builder
 	b.WriteString(subject(r, msg) + "\n\n")
 	switch {
+	case msg.Event == memory.EventResolved && msg.Resolves != nil && msg.Resolves.Late:
+		writeLateResolved(&b, r, *msg.Resolves)
 	case msg.Event == memory.EventResolved:
 		writeResolved(&b, r, msg.Resolves)
 	case msg.Late != nil:
