@@ -185,3 +185,54 @@ func TestLateResolution(t *testing.T) {
 		}
 	}
 }
+
+// A condition a mute held back pages when the mute ends: the JSON says so,
+// the e-mail says it in one line, and the subject and SMS are the event's
+// own. Without AfterMute, neither says a word of it.
+func TestAfterMute(t *testing.T) {
+	running := json.RawMessage(`{"meterId":123,"version":"0.0.1","status":"RUNNING","statusCode":5,"checkedAt":"2026-11-28T17:10:00Z"}`)
+	stuck := &memory.Stuck{Since: checkedAt.Add(-6 * time.Hour), For: 6 * time.Hour, Usual: 40 * time.Minute, Threshold: 2 * time.Hour}
+	tests := []struct {
+		msg     memory.Message
+		subject string
+		sms     string
+		adds    string // what the JSON adds to the report, before the link
+	}{
+		{memory.Message{Event: memory.EventAlert, Report: failedReport(""), AfterMute: true},
+			"Zuora meter 102 version 0.0.1: FAILED", "Zuora meter 102 v0.0.1 FAILED", `,"afterMute":true`},
+		{memory.Message{Event: memory.EventStuck, Report: running, Stuck: stuck, AfterMute: true},
+			"Zuora meter 123 version 0.0.1: RUNNING for 6h (usually 40m)", "Zuora meter 123 v0.0.1 RUNNING for 6h (usually 40m)",
+			`,"stuck":{"since":"2026-11-28T05:00:00Z","for":"6h","usual":"40m","threshold":"2h"},"afterMute":true`},
+		{memory.Message{Event: memory.EventLate, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, time.Time{}, true), AfterMute: true},
+			"Zuora meter 123 version 0.0.1: LATE, no run since due 2026-12-07 02:00 CET", "Zuora meter 123 v0.0.1 LATE: no run since due 02:00 CET",
+			`,"late":{"due":"2026-12-07T02:00:00+01:00","cron":"0 2 * * *","timezone":"Europe/Berlin","grace":"2h","verified":true},"afterMute":true`},
+	}
+	const line = "\n\nAfter a mute: this began while the meter version was muted; the mute has ended, and it is still open.\n"
+	for _, tt := range tests {
+		for _, afterMute := range []bool{true, false} {
+			msg := tt.msg
+			msg.AfterMute = afterMute
+			m, err := Build(topic, "https://z.example/m/{meterId}", msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			adds := tt.adds
+			if !afterMute {
+				adds = strings.TrimSuffix(adds, `,"afterMute":true`)
+			}
+			want := strings.TrimSuffix(string(msg.Report), "}") + adds + fmt.Sprintf(`,"link":"https://z.example/m/%s"}`, tt.subject[12:15])
+			if m.Subject != tt.subject || m.SMS != tt.sms || m.JSON != want || m.Attributes[4].Value != msg.Event {
+				t.Errorf("%s, afterMute %v: subject %q, SMS %q, JSON\n%s\nwant\n%s", msg.Event, afterMute, m.Subject, m.SMS, m.JSON, want)
+			}
+			if strings.Contains(m.Email, tt.subject+line) != afterMute || strings.Count(m.Email, "mute") != map[bool]int{true: 3, false: 0}[afterMute] {
+				t.Errorf("%s, afterMute %v: the e-mail's word of the mute:\n%s", msg.Event, afterMute, m.Email)
+			}
+		}
+	}
+	// The memory pages a late alert still open after a mute as its own
+	// event; should a reminder carry the flag, it reads the same way.
+	m, _ := Build(topic, "", memory.Message{Event: memory.EventReminder, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true), AfterMute: true})
+	if !strings.HasSuffix(m.JSON, `"verified":true},"afterMute":true}`) || !strings.Contains(m.Email, "still LATE, no run since due 2026-12-07 02:00 CET"+line) {
+		t.Errorf("late reminder after a mute:\n%s\n%s", m.JSON, m.Email)
+	}
+}

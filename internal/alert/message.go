@@ -70,6 +70,9 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 	if msg.Late != nil {
 		body = With(body, "late", lateObject(*msg.Late))
 	}
+	if msg.AfterMute {
+		body = With(body, "afterMute", true)
+	}
 	if link != "" {
 		body = With(body, "link", link)
 	}

@@ -73,12 +73,19 @@ func Duration(d time.Duration) string {
 	return s
 }
 
+// afterMuteLine says why a page comes now rather than when its condition
+// began: a mute held it back.
+const afterMuteLine = "After a mute: this began while the meter version was muted; the mute has ended, and it is still open.\n"
+
 // email is the plain text an e-mail subscriber gets: what happened, since
 // when, how bad, why (Zuora's details), what to quote to Zuora, and what to
 // do next.
 func email(r report, msg memory.Message, link string) string {
 	var b strings.Builder
 	b.WriteString(subject(r, msg) + "\n\n")
+	if msg.AfterMute {
+		b.WriteString(afterMuteLine)
+	}
 	switch {
 	case msg.Event == memory.EventResolved && msg.Resolves != nil && msg.Resolves.Late:
 		writeLateResolved(&b, r, *msg.Resolves)
