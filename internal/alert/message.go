@@ -67,6 +67,12 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 	if msg.Stuck != nil {
 		body = With(body, "stuck", stuckObject(*msg.Stuck))
 	}
+	if msg.Late != nil {
+		body = With(body, "late", lateObject(*msg.Late))
+	}
+	if msg.AfterMute {
+		body = With(body, "afterMute", true)
+	}
 	if link != "" {
 		body = With(body, "link", link)
 	}
@@ -99,12 +105,20 @@ type resolves struct {
 	Since  *time.Time `json:"since,omitempty"`
 	Stuck  bool       `json:"stuck,omitempty"`
 	Late   bool       `json:"late,omitempty"`
-	Due    *time.Time `json:"due,omitempty"`
+	Due    string     `json:"due,omitempty"`
 }
 
 func resolvesObject(r memory.Resolution) resolves {
 	if r.Late {
-		return resolves{Late: true, Due: &r.Due}
+		// The resolution names no zone, but the memory keeps the due time
+		// in the expectation's zone (and a stored time keeps its offset):
+		// written as it is, not in UTC, it reads as the late page's due.
+		// To the second, as the page writes it.
+		out := resolves{Late: true}
+		if !r.Due.IsZero() {
+			out.Due = r.Due.Truncate(time.Second).Format(time.RFC3339)
+		}
+		return out
 	}
 	since := r.Since.UTC()
 	return resolves{Status: r.Status, Since: &since, Stuck: r.Stuck}

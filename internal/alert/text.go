@@ -22,14 +22,19 @@ const (
 // subject is "Zuora meter 123 version 0.0.1: " and what happened, with the
 // version shortened when a long one would pass SNS's 100-character limit.
 func subject(r report, msg memory.Message) string {
-	return Subject(r.MeterID, r.Version, what(r, msg))
+	return Subject(r.MeterID, r.Version, what(r, msg, false))
 }
 
 // what says what happened: "FAILED", "still FAILED", "resolved
-// (COMPLETED)", "RUNNING for 6h10m (usually 40m)".
-func what(r report, msg memory.Message) string {
+// (COMPLETED)", "RUNNING for 6h10m (usually 40m)", "LATE, no run since due
+// 2026-12-07 02:00 CET" (short, for an SMS: "LATE: no run since due 02:00
+// CET").
+func what(r report, msg memory.Message, short bool) string {
 	tail := r.Status
-	if msg.Stuck != nil {
+	switch {
+	case msg.Late != nil:
+		tail = lateTail(*msg.Late, short)
+	case msg.Stuck != nil:
 		tail += " for " + Duration(msg.Stuck.For)
 		if msg.Stuck.Usual > 0 {
 			tail += " (usually " + Duration(msg.Stuck.Usual) + ")"
@@ -68,15 +73,26 @@ func Duration(d time.Duration) string {
 	return s
 }
 
+// afterMuteLine says why a page comes now rather than when its condition
+// began: a mute held it back.
+const afterMuteLine = "After a mute: this began while the meter version was muted; the mute has ended, and it is still open.\n"
+
 // email is the plain text an e-mail subscriber gets: what happened, since
 // when, how bad, why (Zuora's details), what to quote to Zuora, and what to
 // do next.
 func email(r report, msg memory.Message, link string) string {
 	var b strings.Builder
 	b.WriteString(subject(r, msg) + "\n\n")
+	if msg.AfterMute {
+		b.WriteString(afterMuteLine)
+	}
 	switch {
+	case msg.Event == memory.EventResolved && msg.Resolves != nil && msg.Resolves.Late:
+		writeLateResolved(&b, r, *msg.Resolves)
 	case msg.Event == memory.EventResolved:
 		writeResolved(&b, r, msg.Resolves)
+	case msg.Late != nil:
+		writeLate(&b, r, msg)
 	case msg.Stuck != nil:
 		writeStuck(&b, r, *msg.Stuck, msg.Event == memory.EventReminder)
 	case msg.Event == memory.EventReminder:
@@ -235,7 +251,7 @@ func writeQuote(b *strings.Builder, r report) {
 // sms is one line of at most 140 characters: what and, for a failure, how
 // bad.
 func sms(r report, msg memory.Message) string {
-	tail := what(r, msg)
+	tail := what(r, msg, true)
 	if msg.Event == memory.EventAlert && r.Details != nil && r.Details.Records != nil {
 		tail += ": " + strconv.FormatInt(r.Details.Records.Errors, 10) + " records in error"
 	}
