@@ -16,8 +16,8 @@ import (
 
 // item is one meter version's item: its key, the watch flag (SetWatched's),
 // the check state (Save's), the revision and the expiry. Times are RFC 3339
-// strings, which sort and read in the console; empty values are absent
-// attributes.
+// strings, which sort and read in the console (a due time keeps its zone's
+// offset); empty values are absent attributes.
 type item struct {
 	PK      string `dynamodbav:"pk"`
 	SK      string `dynamodbav:"sk"`
@@ -42,6 +42,7 @@ type checkState struct {
 	AlertStatus string    `dynamodbav:"alertStatus,omitempty"`
 	AlertSince  time.Time `dynamodbav:"alertSince,omitempty"`
 	NotifiedAt  time.Time `dynamodbav:"notifiedAt,omitempty"`
+	AlertHeld   bool      `dynamodbav:"alertHeld,omitempty"`
 	Outbox      []message `dynamodbav:"outbox,omitempty"`
 	LeaseOwner  string    `dynamodbav:"leaseOwner,omitempty"`
 	LeaseUntil  time.Time `dynamodbav:"leaseUntil,omitempty"`
@@ -51,6 +52,21 @@ type checkState struct {
 	RunDurations    []time.Duration `dynamodbav:"runDurations,omitempty"`
 	StuckStatus     string          `dynamodbav:"stuckStatus,omitempty"`
 	StuckNotifiedAt time.Time       `dynamodbav:"stuckNotifiedAt,omitempty"`
+	StuckHeld       bool            `dynamodbav:"stuckHeld,omitempty"`
+	// Late runs: the runs known to have gone, the last due time judged, the
+	// late alert (its due time with the expectation zone's offset).
+	Runs           []span    `dynamodbav:"runs,omitempty"`
+	DueJudged      time.Time `dynamodbav:"dueJudged,omitempty"`
+	LateDue        time.Time `dynamodbav:"lateDue,omitempty"`
+	LateVerified   bool      `dynamodbav:"lateVerified,omitempty"`
+	LateNotifiedAt time.Time `dynamodbav:"lateNotifiedAt,omitempty"`
+	LateHeld       bool      `dynamodbav:"lateHeld,omitempty"`
+}
+
+// span is a memory.Span.
+type span struct {
+	From time.Time `dynamodbav:"from,omitempty"`
+	To   time.Time `dynamodbav:"to,omitempty"`
 }
 
 // message is an owed message; its report is kept as the JSON it is.
@@ -61,12 +77,24 @@ type message struct {
 	ResolvesStatus string    `dynamodbav:"resolvesStatus,omitempty"`
 	ResolvesSince  time.Time `dynamodbav:"resolvesSince,omitempty"`
 	ResolvesStuck  bool      `dynamodbav:"resolvesStuck,omitempty"`
+	ResolvesLate   bool      `dynamodbav:"resolvesLate,omitempty"`
+	ResolvesDue    time.Time `dynamodbav:"resolvesDue,omitempty"`
 	LastSeen       time.Time `dynamodbav:"lastSeen,omitempty"`
+	AfterMute      bool      `dynamodbav:"afterMute,omitempty"`
 	// A stuck run's page: since when, for how long, usually, the threshold.
 	StuckSince     time.Time     `dynamodbav:"stuckSince,omitempty"`
 	StuckFor       time.Duration `dynamodbav:"stuckFor,omitempty"`
 	StuckUsual     time.Duration `dynamodbav:"stuckUsual,omitempty"`
 	StuckThreshold time.Duration `dynamodbav:"stuckThreshold,omitempty"`
+	// A late page: the due time (with its zone's offset), the expectation
+	// as it was then (grace in nanoseconds), the last run seen, whether
+	// Zuora confirmed the miss.
+	LateDue       time.Time     `dynamodbav:"lateDue,omitempty"`
+	LateCron      string        `dynamodbav:"lateCron,omitempty"`
+	LateTimezone  string        `dynamodbav:"lateTimezone,omitempty"`
+	LateGrace     time.Duration `dynamodbav:"lateGrace,omitempty"`
+	LateLastRunAt time.Time     `dynamodbav:"lateLastRunAt,omitempty"`
+	LateVerified  bool          `dynamodbav:"lateVerified,omitempty"`
 }
 
 // checkStateNames are the attributes of checkState: Save removes those
@@ -86,10 +114,16 @@ func encoderOptions(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true }
 func encodeCheckState(s memory.State) (map[string]types.AttributeValue, error) {
 	cs := checkState{Status: s.Status, StatusCode: s.StatusCode, Session: s.Session, CheckedAt: s.CheckedAt,
 		ChangedAt: s.ChangedAt, AlertStatus: s.AlertStatus, AlertSince: s.AlertSince, NotifiedAt: s.NotifiedAt,
-		LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer,
-		RunStart: s.RunStart, RunDurations: s.RunDurations}
+		AlertHeld: s.AlertHeld, LeaseOwner: s.Lease.Owner, LeaseUntil: s.Lease.Until, Writer: s.Writer,
+		RunStart: s.RunStart, RunDurations: s.RunDurations, DueJudged: s.DueJudged}
 	if s.Stuck != nil {
-		cs.StuckStatus, cs.StuckNotifiedAt = s.Stuck.Status, s.Stuck.NotifiedAt
+		cs.StuckStatus, cs.StuckNotifiedAt, cs.StuckHeld = s.Stuck.Status, s.Stuck.NotifiedAt, s.Stuck.Held
+	}
+	if s.Late != nil {
+		cs.LateDue, cs.LateVerified, cs.LateNotifiedAt, cs.LateHeld = s.Late.Due, s.Late.Verified, s.Late.NotifiedAt, s.Late.Held
+	}
+	for _, r := range s.Runs {
+		cs.Runs = append(cs.Runs, span(r))
 	}
 	for _, m := range s.Outbox {
 		cs.Outbox = append(cs.Outbox, encodeMessage(m))
@@ -108,14 +142,24 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 		Meter: memory.Meter{MeterID: it.MeterID, Version: it.Version}, Watched: it.Watched,
 		Status: it.Status, StatusCode: it.StatusCode, Session: it.Session, CheckedAt: it.CheckedAt,
 		ChangedAt: it.ChangedAt, AlertStatus: it.AlertStatus, AlertSince: it.AlertSince, NotifiedAt: it.NotifiedAt,
-		Lease: memory.Lease{Owner: it.LeaseOwner, Until: it.LeaseUntil}, Writer: it.Writer, Rev: it.Rev,
+		AlertHeld: it.AlertHeld, Lease: memory.Lease{Owner: it.LeaseOwner, Until: it.LeaseUntil}, Writer: it.Writer, Rev: it.Rev,
 	}
 	if it.Pending != nil && len(it.Outbox) == 0 {
 		it.Outbox = []message{*it.Pending}
 	}
 	s.RunStart, s.RunDurations = it.RunStart, it.RunDurations
 	if it.StuckStatus != "" {
-		s.Stuck = &memory.StuckAlert{Status: it.StuckStatus, NotifiedAt: it.StuckNotifiedAt}
+		s.Stuck = &memory.StuckAlert{Status: it.StuckStatus, NotifiedAt: it.StuckNotifiedAt, Held: it.StuckHeld}
+	}
+	for _, r := range it.Runs {
+		s.Runs = append(s.Runs, memory.Span(r))
+	}
+	// Due times read back in a zone of their stored offset, not the named
+	// zone: every page puts a due time on the expectation's clock itself,
+	// so the offset (the instant, and what a machine reads) is what counts.
+	s.DueJudged = it.DueJudged
+	if !it.LateDue.IsZero() {
+		s.Late = &memory.LateAlert{Due: it.LateDue, Verified: it.LateVerified, NotifiedAt: it.LateNotifiedAt, Held: it.LateHeld}
 	}
 	for _, m := range it.Outbox {
 		s.Outbox = append(s.Outbox, decodeMessage(m))
@@ -124,26 +168,36 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 }
 
 func encodeMessage(m memory.Message) message {
-	msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report), LastSeen: m.LastSeen}
-	if m.Resolves != nil {
-		msg.ResolvesStatus, msg.ResolvesSince, msg.ResolvesStuck = m.Resolves.Status, m.Resolves.Since, m.Resolves.Stuck
+	msg := message{Event: m.Event, ID: m.ID, Report: string(m.Report), LastSeen: m.LastSeen, AfterMute: m.AfterMute}
+	if r := m.Resolves; r != nil {
+		msg.ResolvesStatus, msg.ResolvesSince, msg.ResolvesStuck = r.Status, r.Since, r.Stuck
+		msg.ResolvesLate, msg.ResolvesDue = r.Late, r.Due
 	}
 	if m.Stuck != nil {
 		msg.StuckSince, msg.StuckFor, msg.StuckUsual, msg.StuckThreshold = m.Stuck.Since, m.Stuck.For, m.Stuck.Usual, m.Stuck.Threshold
+	}
+	if l := m.Late; l != nil {
+		msg.LateDue, msg.LateCron, msg.LateTimezone, msg.LateGrace = l.Due, l.Cron, l.Timezone, l.Grace
+		msg.LateLastRunAt, msg.LateVerified = l.LastRunAt, l.Verified
 	}
 	return msg
 }
 
 func decodeMessage(m message) memory.Message {
-	msg := memory.Message{Event: m.Event, ID: m.ID, LastSeen: m.LastSeen}
+	msg := memory.Message{Event: m.Event, ID: m.ID, LastSeen: m.LastSeen, AfterMute: m.AfterMute}
 	if m.Report != "" {
 		msg.Report = json.RawMessage(m.Report)
 	}
-	if m.ResolvesStatus != "" {
-		msg.Resolves = &memory.Resolution{Status: m.ResolvesStatus, Since: m.ResolvesSince, Stuck: m.ResolvesStuck}
+	if m.ResolvesStatus != "" || m.ResolvesLate { // a late alert's resolution has no status
+		msg.Resolves = &memory.Resolution{Status: m.ResolvesStatus, Since: m.ResolvesSince, Stuck: m.ResolvesStuck,
+			Late: m.ResolvesLate, Due: m.ResolvesDue}
 	}
 	if !m.StuckSince.IsZero() {
 		msg.Stuck = &memory.Stuck{Since: m.StuckSince, For: m.StuckFor, Usual: m.StuckUsual, Threshold: m.StuckThreshold}
+	}
+	if !m.LateDue.IsZero() {
+		msg.Late = &memory.Late{Due: m.LateDue, Cron: m.LateCron, Timezone: m.LateTimezone, Grace: m.LateGrace,
+			LastRunAt: m.LateLastRunAt, Verified: m.LateVerified}
 	}
 	return msg
 }

@@ -44,12 +44,21 @@ func NewMemory() *Memory {
 
 // copyState keeps callers from sharing what the stored state points to.
 func copyState(s memory.State) memory.State {
-	s.Outbox, s.RunDurations = slices.Clone(s.Outbox), slices.Clone(s.RunDurations)
-	if s.Stuck != nil {
-		stuck := *s.Stuck
-		s.Stuck = &stuck
+	s.Outbox, s.RunDurations, s.Runs = slices.Clone(s.Outbox), slices.Clone(s.RunDurations), slices.Clone(s.Runs)
+	s.Stuck, s.Late, s.Expect, s.Mute = clone(s.Stuck), clone(s.Late), clone(s.Expect), clone(s.Mute)
+	for i, msg := range s.Outbox {
+		s.Outbox[i].Resolves, s.Outbox[i].Stuck, s.Outbox[i].Late = clone(msg.Resolves), clone(msg.Stuck), clone(msg.Late)
 	}
 	return s
+}
+
+// clone is a copy of *p (nil: nil).
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 func (m *Memory) begin(write bool) (func(), error) {

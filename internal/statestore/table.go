@@ -36,7 +36,8 @@ type API interface {
 //	pk "meter", sk "00000000000000000123#0.0.1"
 //	meterId, version, watched: the watch list (SetWatched)
 //	status, statusCode, session, checkedAt, changedAt, alertStatus, alertSince,
-//	notifiedAt, outbox, leaseOwner, leaseUntil, writer: the check state (Save)
+//	notifiedAt, alertHeld, outbox, leaseOwner, leaseUntil, writer, runStart,
+//	runDurations, stuck…, runs, dueJudged, late…: the check state (Save)
 //	rev: the revision Save's condition compares
 //	expiresAt: the table's TTL, on items nobody watches
 //
