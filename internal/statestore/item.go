@@ -3,6 +3,7 @@ package statestore
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -11,25 +12,39 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/memory"
 )
 
-// item is one meter version's item: its key, the watch flag (SetWatched's),
-// the check state (Save's), the revision and the expiry. Times are RFC 3339
-// strings, which sort and read in the console (a due time keeps its zone's
-// offset); empty values are absent attributes.
+// item is one meter version's item: its key, the watch flag and the
+// expectation (SetWatch's), the check state (Save's), the revision and the
+// expiry. Each writer sets only its own attributes, so
+// none of them races another. Times are RFC 3339 strings, which sort and
+// read in the console (a due time keeps its zone's offset); empty values
+// are absent attributes.
 type item struct {
 	PK      string `dynamodbav:"pk"`
 	SK      string `dynamodbav:"sk"`
 	MeterID int64  `dynamodbav:"meterId"`
 	Version string `dynamodbav:"version"`
 	Watched bool   `dynamodbav:"watched"`
+	watchState
 	checkState
 	Rev       int64     `dynamodbav:"rev"`
 	ExpiresAt time.Time `dynamodbav:"expiresAt,omitempty,unixtime"` // the table's TTL attribute
 	// Pending is the single owed message of items written before the
 	// outbox; read into the outbox, removed by the next Save.
 	Pending *message `dynamodbav:"pending,omitempty"`
+}
+
+// watchState is what SetWatch writes besides the flag: the expectation, as
+// the strings Expectation.Strings gives (expect.New rebuilds it from them),
+// and since when it counts.
+type watchState struct {
+	ExpectCron     string    `dynamodbav:"expectCron,omitempty"`
+	ExpectTimezone string    `dynamodbav:"expectTimezone,omitempty"`
+	ExpectGrace    string    `dynamodbav:"expectGrace,omitempty"`
+	ExpectSince    time.Time `dynamodbav:"expectSince,omitempty"`
 }
 
 // checkState is what Save writes of memory.State.
@@ -97,16 +112,21 @@ type message struct {
 	LateVerified  bool          `dynamodbav:"lateVerified,omitempty"`
 }
 
-// checkStateNames are the attributes of checkState: Save removes those
-// the state leaves empty.
-var checkStateNames = sync.OnceValue(func() []string {
-	t := reflect.TypeFor[checkState]()
+// attributeNames are the attributes of T, one of the parts of the item a
+// writer owns: it removes those its values leave empty.
+func attributeNames[T any]() []string {
+	t := reflect.TypeFor[T]()
 	names := make([]string, t.NumField())
 	for i := range names {
 		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("dynamodbav"), ",")
 	}
 	return names
-})
+}
+
+var (
+	checkStateNames = sync.OnceValue(attributeNames[checkState]) // Save's
+	watchStateNames = sync.OnceValue(attributeNames[watchState]) // SetWatch's
+)
 
 func encoderOptions(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true }
 
@@ -131,8 +151,19 @@ func encodeCheckState(s memory.State) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMapWithOptions(cs, encoderOptions)
 }
 
+// encodeWatch is w's expectation as attribute values: none while w is
+// unwatched, as an unwatched meter version has no expectation.
+func encodeWatch(w memory.Watch) (map[string]types.AttributeValue, error) {
+	var ws watchState
+	if w.Watched && w.Expect != nil {
+		ws.ExpectCron, ws.ExpectTimezone, ws.ExpectGrace = w.Expect.Strings()
+		ws.ExpectSince = w.Since
+	}
+	return attributevalue.MarshalMapWithOptions(ws, encoderOptions)
+}
+
 // decodeState reads an item; an item written wrongly is an error, not a
-// guess.
+// guess (but see decodeWatch).
 func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 	var it item
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
@@ -164,7 +195,25 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 	for _, m := range it.Outbox {
 		s.Outbox = append(s.Outbox, decodeMessage(m))
 	}
+	s.Expect, s.ExpectSince = decodeWatch(it.watchState)
 	return s, nil
+}
+
+// decodeWatch rebuilds the stored expectation and since when it counts
+// (nil: none). An expectation that no longer builds — its zone left the
+// zone database the binary carries, say — is read as none rather than as
+// an error: one such item must not fail the read of the whole watch list
+// (and with it every scheduled run). The meter version is then checked as
+// one without an expectation until it is set again.
+func decodeWatch(ws watchState) (*expect.Expectation, time.Time) {
+	if ws.ExpectCron == "" {
+		return nil, time.Time{}
+	}
+	e, err := expect.New(ws.ExpectCron, ws.ExpectTimezone, ws.ExpectGrace)
+	if err != nil {
+		return nil, time.Time{}
+	}
+	return &e, ws.ExpectSince
 }
 
 func encodeMessage(m memory.Message) message {
@@ -202,8 +251,9 @@ func decodeMessage(m message) memory.Message {
 	return msg
 }
 
-// Item is the whole item that SetWatched and Save together leave for s, at
-// s.Rev: for writing many states at once (a test's watch list of thousands).
+// Item is the whole item that SetWatch and Save together leave
+// for s, at s.Rev: for writing many states at once (a test's watch list of
+// thousands, with expectations set hours before).
 func Item(s memory.State) (map[string]types.AttributeValue, error) {
 	av := map[string]types.AttributeValue{}
 	if s.Rev > 0 { // else only the watch list has written it
@@ -213,9 +263,12 @@ func Item(s memory.State) (map[string]types.AttributeValue, error) {
 		}
 		av["rev"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.Rev, 10)}
 	}
-	for k, v := range Key(s.Meter) {
-		av[k] = v
+	watch, err := encodeWatch(memory.Watch{Watched: s.Watched, Expect: s.Expect, Since: s.ExpectSince})
+	if err != nil {
+		return nil, err
 	}
+	maps.Copy(av, watch)
+	maps.Copy(av, Key(s.Meter))
 	av["meterId"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)}
 	av["version"] = &types.AttributeValueMemberS{Value: s.Version}
 	av["watched"] = &types.AttributeValueMemberBOOL{Value: s.Watched}

@@ -124,7 +124,9 @@ func (m *Memory) Save(_ context.Context, s memory.State) (int64, error) {
 		return 0, memory.ErrConflict
 	}
 	s = copyState(s)
-	s.Watched, s.Rev = cur.state.Watched, cur.state.Rev+1
+	// The watch and its expectation are not Save's to write.
+	s.Watched, s.Expect, s.ExpectSince = cur.state.Watched, cur.state.Expect, cur.state.ExpectSince
+	s.Rev = cur.state.Rev + 1
 	var expires time.Time
 	if !s.Watched {
 		expires = s.CheckedAt.Add(unwatchedKept)
@@ -133,19 +135,25 @@ func (m *Memory) Save(_ context.Context, s memory.State) (int64, error) {
 	return s.Rev, nil
 }
 
-// SetWatched adds k to the watch list or removes it.
-func (m *Memory) SetWatched(_ context.Context, k memory.Meter, watched bool) error {
+// SetWatch adds k to the watch list, with w's expectation, or removes it,
+// as the Table does.
+func (m *Memory) SetWatch(_ context.Context, k memory.Meter, w memory.Watch) error {
 	unlock, err := m.begin(true)
 	defer unlock()
 	if err != nil {
 		return err
 	}
 	it, ok := m.items[k]
-	if !ok && !watched {
+	if !ok && !w.Watched {
 		return nil
 	}
-	it.state.Meter, it.state.Watched, it.expiresAt = k, watched, time.Time{}
-	if !watched {
+	it.state.Meter, it.state.Watched, it.expiresAt = k, w.Watched, time.Time{}
+	it.state.Expect, it.state.ExpectSince = nil, time.Time{}
+	if w.Watched && w.Expect != nil {
+		e := *w.Expect
+		it.state.Expect, it.state.ExpectSince = &e, w.Since
+	}
+	if !w.Watched {
 		it.expiresAt = time.Now().Add(unwatchedKept)
 	}
 	m.items[k] = it

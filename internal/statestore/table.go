@@ -34,7 +34,8 @@ type API interface {
 // one Query reads the whole watch list with its state, in meter order:
 //
 //	pk "meter", sk "00000000000000000123#0.0.1"
-//	meterId, version, watched: the watch list (SetWatched)
+//	meterId, version, watched: the watch list (SetWatch)
+//	expectCron, expectTimezone, expectGrace, expectSince: the expectation (SetWatch)
 //	status, statusCode, session, checkedAt, changedAt, alertStatus, alertSince,
 //	notifiedAt, alertHeld, outbox, leaseOwner, leaseUntil, writer, runStart,
 //	runDurations, stuck…, runs, dueJudged, late…: the check state (Save)
@@ -235,7 +236,7 @@ func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
 		u.condition = "attribute_not_exists(#rev)"
 		delete(u.values, ":oldRev")
 	}
-	// A watched item's expiry is SetWatched's to remove: a state read as
+	// A watched item's expiry is SetWatch's to remove: a state read as
 	// watched may have been unwatched since, and must not lose its expiry.
 	if !s.Watched {
 		u.set("expiresAt", epochSeconds(s.CheckedAt.Add(unwatchedKept)))
@@ -256,13 +257,22 @@ func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
 	return 0, memory.ErrConflict
 }
 
-// SetWatched sets the watch flag and nothing else of the check state, so it
-// never races a check's Save. A watched item never expires; an unwatched
-// one does, as after a Save. Removing a meter that has no item is a no-op.
-func (t *Table) SetWatched(ctx context.Context, m memory.Meter, watched bool) error {
+// SetWatch sets the watch flag and the expectation, and nothing of the
+// check state, so it never races a check's Save (which writes neither). An
+// unwatched meter version has no expectation: unwatching removes it, as
+// does a watch without one. A watched item never expires; an unwatched one
+// does, as after a Save. Removing a meter that has no item is a no-op.
+func (t *Table) SetWatch(ctx context.Context, m memory.Meter, w memory.Watch) error {
+	fields, err := encodeWatch(w)
+	if err != nil {
+		return fmt.Errorf("the watch of meter %d version %s: %w", m.MeterID, m.Version, err)
+	}
 	u := newUpdate()
-	u.set("watched", &types.AttributeValueMemberBOOL{Value: watched})
-	if watched {
+	u.set("watched", &types.AttributeValueMemberBOOL{Value: w.Watched})
+	for _, name := range watchStateNames() {
+		u.set(name, fields[name]) // nil removes what w leaves empty
+	}
+	if w.Watched {
 		u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(m.MeterID, 10)})
 		u.set("version", &types.AttributeValueMemberS{Value: m.Version})
 		u.set("expiresAt", nil)
@@ -270,7 +280,7 @@ func (t *Table) SetWatched(ctx context.Context, m memory.Meter, watched bool) er
 		u.set("expiresAt", epochSeconds(time.Now().Add(unwatchedKept)))
 		u.condition = "attribute_exists(pk)"
 	}
-	_, err := t.update(ctx, u, Key(m))
+	_, err = t.update(ctx, u, Key(m))
 	return err
 }
 
