@@ -17,8 +17,8 @@ import (
 )
 
 // item is one meter version's item: its key, the watch flag and the
-// expectation (SetWatch's), the check state (Save's), the revision and the
-// expiry. Each writer sets only its own attributes, so
+// expectation (SetWatch's), the mute (SetMute's), the check state (Save's),
+// the revision and the expiry. Each writer sets only its own attributes, so
 // none of them races another. Times are RFC 3339 strings, which sort and
 // read in the console (a due time keeps its zone's offset); empty values
 // are absent attributes.
@@ -29,6 +29,7 @@ type item struct {
 	Version string `dynamodbav:"version"`
 	Watched bool   `dynamodbav:"watched"`
 	watchState
+	muteState
 	checkState
 	Rev       int64     `dynamodbav:"rev"`
 	ExpiresAt time.Time `dynamodbav:"expiresAt,omitempty,unixtime"` // the table's TTL attribute
@@ -45,6 +46,12 @@ type watchState struct {
 	ExpectTimezone string    `dynamodbav:"expectTimezone,omitempty"`
 	ExpectGrace    string    `dynamodbav:"expectGrace,omitempty"`
 	ExpectSince    time.Time `dynamodbav:"expectSince,omitempty"`
+}
+
+// muteState is what SetMute writes.
+type muteState struct {
+	MuteUntil  time.Time `dynamodbav:"muteUntil,omitempty"`
+	MuteReason string    `dynamodbav:"muteReason,omitempty"`
 }
 
 // checkState is what Save writes of memory.State.
@@ -126,6 +133,7 @@ func attributeNames[T any]() []string {
 var (
 	checkStateNames = sync.OnceValue(attributeNames[checkState]) // Save's
 	watchStateNames = sync.OnceValue(attributeNames[watchState]) // SetWatch's
+	muteStateNames  = sync.OnceValue(attributeNames[muteState])  // SetMute's
 )
 
 func encoderOptions(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true }
@@ -162,6 +170,15 @@ func encodeWatch(w memory.Watch) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMapWithOptions(ws, encoderOptions)
 }
 
+// encodeMute is a mute as attribute values (nil: none).
+func encodeMute(mute *memory.Mute) (map[string]types.AttributeValue, error) {
+	var ms muteState
+	if mute != nil {
+		ms = muteState{MuteUntil: mute.Until, MuteReason: mute.Reason}
+	}
+	return attributevalue.MarshalMapWithOptions(ms, encoderOptions)
+}
+
 // decodeState reads an item; an item written wrongly is an error, not a
 // guess (but see decodeWatch).
 func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
@@ -196,6 +213,9 @@ func decodeState(av map[string]types.AttributeValue) (memory.State, error) {
 		s.Outbox = append(s.Outbox, decodeMessage(m))
 	}
 	s.Expect, s.ExpectSince = decodeWatch(it.watchState)
+	if !it.MuteUntil.IsZero() {
+		s.Mute = &memory.Mute{Until: it.MuteUntil, Reason: it.MuteReason}
+	}
 	return s, nil
 }
 
@@ -251,12 +271,12 @@ func decodeMessage(m message) memory.Message {
 	return msg
 }
 
-// Item is the whole item that SetWatch and Save together leave
+// Item is the whole item that SetWatch, SetMute and Save together leave
 // for s, at s.Rev: for writing many states at once (a test's watch list of
 // thousands, with expectations set hours before).
 func Item(s memory.State) (map[string]types.AttributeValue, error) {
 	av := map[string]types.AttributeValue{}
-	if s.Rev > 0 { // else only the watch list has written it
+	if s.Rev > 0 { // else only the watch list (or a mute) has written it
 		var err error
 		if av, err = encodeCheckState(s); err != nil {
 			return nil, err
@@ -267,7 +287,12 @@ func Item(s memory.State) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, err
 	}
+	mute, err := encodeMute(s.Mute)
+	if err != nil {
+		return nil, err
+	}
 	maps.Copy(av, watch)
+	maps.Copy(av, mute)
 	maps.Copy(av, Key(s.Meter))
 	av["meterId"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(s.MeterID, 10)}
 	av["version"] = &types.AttributeValueMemberS{Value: s.Version}

@@ -124,8 +124,8 @@ func (m *Memory) Save(_ context.Context, s memory.State) (int64, error) {
 		return 0, memory.ErrConflict
 	}
 	s = copyState(s)
-	// The watch and its expectation are not Save's to write.
-	s.Watched, s.Expect, s.ExpectSince = cur.state.Watched, cur.state.Expect, cur.state.ExpectSince
+	// The watch, its expectation and the mute are not Save's to write.
+	s.Watched, s.Expect, s.ExpectSince, s.Mute = cur.state.Watched, cur.state.Expect, cur.state.ExpectSince, cur.state.Mute
 	s.Rev = cur.state.Rev + 1
 	var expires time.Time
 	if !s.Watched {
@@ -155,6 +155,35 @@ func (m *Memory) SetWatch(_ context.Context, k memory.Meter, w memory.Watch) err
 	}
 	if !w.Watched {
 		it.expiresAt = time.Now().Add(unwatchedKept)
+	}
+	m.items[k] = it
+	return nil
+}
+
+// SetMute sets k's mute or lifts it (nil), as the Table does: an unwatched
+// or new item expires 35 days after the mute ends (lifted: from now); a
+// watched one keeps no expiry.
+func (m *Memory) SetMute(_ context.Context, k memory.Meter, mute *memory.Mute) error {
+	unlock, err := m.begin(true)
+	defer unlock()
+	if err != nil {
+		return err
+	}
+	if mute != nil && mute.Until.IsZero() {
+		mute = nil
+	}
+	it, ok := m.items[k]
+	if !ok && mute == nil {
+		return nil
+	}
+	it.state.Meter, it.state.Mute = k, nil
+	end := time.Now()
+	if mute != nil {
+		cp := *mute
+		it.state.Mute, end = &cp, mute.Until
+	}
+	if !it.state.Watched {
+		it.expiresAt = end.Add(unwatchedKept)
 	}
 	m.items[k] = it
 	return nil
