@@ -174,7 +174,7 @@ func TestCalloutAndPollSeeOneFailure(t *testing.T) {
 func TestCalloutVersions(t *testing.T) {
 	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})
 	for _, m := range []memory.Meter{{MeterID: 7, Version: "1.0"}, {MeterID: 7, Version: "2.0"}, {MeterID: 8, Version: "1.0"}} {
-		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
+		if err := r.store.SetWatch(context.Background(), m, memory.Watch{Watched: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

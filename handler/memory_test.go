@@ -239,7 +239,7 @@ func TestScheduledRunChecksTheWatchList(t *testing.T) {
 	r := newMemoryRig(t, Config{WatchMeters: []memory.Meter{{MeterID: 104, Version: "2.0.0"}, {MeterID: 101, Version: "0.0.1"}}})
 	for _, m := range []memory.Meter{{MeterID: 101, Version: "0.0.1"}, {MeterID: 102, Version: "0.0.1"}, {MeterID: 103, Version: "1.2.0"}} {
 		r.zuora.set(m.MeterID, m.Version, 7, zuora.Completed, true, false)
-		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
+		if err := r.store.SetWatch(context.Background(), m, memory.Watch{Watched: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -365,7 +365,7 @@ func TestScheduledReplyStaysSmall(t *testing.T) {
 	for id := int64(1); id <= n; id++ {
 		m := memory.Meter{MeterID: id, Version: "0.0." + strings.Repeat("9", 60)}
 		r.zuora.set(m.MeterID, m.Version, 8, zuora.Failed, true, true)
-		if err := r.store.SetWatched(context.Background(), m, true); err != nil {
+		if err := r.store.SetWatch(context.Background(), m, memory.Watch{Watched: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -394,7 +394,7 @@ func TestScheduledRunStopsBeforeTheDeadline(t *testing.T) {
 	r.zuora.delay = 100 * time.Millisecond
 	for id := int64(1); id <= 100; id++ {
 		r.zuora.set(id, "1", 7, zuora.Completed, true, false)
-		if err := r.store.SetWatched(context.Background(), memory.Meter{MeterID: id, Version: "1"}, true); err != nil {
+		if err := r.store.SetWatch(context.Background(), memory.Meter{MeterID: id, Version: "1"}, memory.Watch{Watched: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

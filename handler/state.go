@@ -19,10 +19,16 @@ type Store interface {
 
 // WatchList is the meter versions a scheduled run checks.
 type WatchList interface {
-	// SetWatched adds m to the watch list or removes it; either is
-	// idempotent. An unwatched meter version expires some weeks after its
-	// last write.
-	SetWatched(ctx context.Context, m memory.Meter, watched bool) error
+	// SetWatch adds m to the watch list with w's expectation (nil: none),
+	// or removes it and its expectation; either is idempotent, and neither
+	// races a check's Save. An unwatched meter version expires some weeks
+	// after its last write; removing one that was never stored is a no-op.
+	SetWatch(ctx context.Context, m memory.Meter, w memory.Watch) error
+	// SetMute mutes m (a watched or unwatched meter version, stored or
+	// not) or lifts its mute (nil), without racing a check's Save. A mute
+	// never makes a watched meter version expire; an unwatched one expires
+	// some weeks after the mute ends.
+	SetMute(ctx context.Context, m memory.Meter, mute *memory.Mute) error
 	// Watched returns up to limit watched meter versions after the given
 	// one (nil: from the start), ordered by meterId then version, and the
 	// last one returned if more may follow.

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 
+	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/reply"
 	"github.com/example/zuora-runstatus/internal/trigger"
 )
@@ -27,7 +28,7 @@ func (h *Handler) serveWatchList(ctx context.Context, req trigger.Request) ([]by
 		return trigger.HTTPResponse(200, out, 0)
 	}
 	m, watched := req.Checks[0].Meter, req.Route == trigger.RouteWatch
-	if err := h.store.SetWatched(ctx, m, watched); err != nil {
+	if err := h.store.SetWatch(ctx, m, memory.Watch{Watched: watched}); err != nil {
 		return h.failState(ctx, req, "update", err)
 	}
 	h.log.InfoContext(ctx, "watch list", "meterId", m.MeterID, "version", m.Version, "watched", watched)

@@ -38,7 +38,8 @@ type Store interface {
 	// AllStates returns every stored meter version, watched or not, ordered
 	// by meterId then version, read in pages.
 	AllStates(ctx context.Context) ([]State, error)
-	// Save stores s's check state (not its Watched flag) if the stored
+	// Save stores s's check state (not its Watched flag, its expectation
+	// or its mute: the watch and mute routes' own) if the stored
 	// revision is still s.Rev (0: no check state stored yet), and returns
 	// the new revision; ErrConflict if another writer came first. A write
 	// refused because its own earlier attempt went through (the SDK retried

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/example/zuora-runstatus/handler"
 	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/localstack"
 	"github.com/example/zuora-runstatus/internal/memory"
 )
@@ -32,6 +34,11 @@ var (
 type subject struct {
 	store     handler.Store
 	expiresAt func(memory.Meter) (time.Time, bool)
+	// The table's own, for what only it has (nil on the memory store):
+	// its API and name, and a raw write of one item.
+	api   API
+	table string
+	put   func(item map[string]types.AttributeValue)
 }
 
 // The one suite both stores pass: the in-memory store of the handler's
@@ -48,7 +55,7 @@ func TestConformance(t *testing.T) {
 	}
 	for name, newSubject := range fresh {
 		t.Run(name, func(t *testing.T) {
-			for _, c := range conformanceCases {
+			for _, c := range slices.Concat(conformanceCases, watchAndMuteCases) {
 				t.Run(c.name, func(t *testing.T) { c.run(t, newSubject(t)) })
 			}
 		})
@@ -71,6 +78,10 @@ func dynamoSubject(t *testing.T) func(*testing.T) subject {
 		}
 		return subject{store: New(moto.DynamoDB, name), expiresAt: func(m memory.Meter) (time.Time, bool) {
 			return rawExpiry(tc, moto.DynamoDB, name, ttl, m)
+		}, api: moto.DynamoDB, table: name, put: func(item map[string]types.AttributeValue) {
+			if _, err := moto.DynamoDB.PutItem(tc.Context(), &dynamodb.PutItemInput{TableName: aws.String(name), Item: item}); err != nil {
+				tc.Fatal(err)
+			}
 		}}
 	}
 }
@@ -119,22 +130,91 @@ var (
 	ctxB = context.Background()
 )
 
-// fullState uses every field Save keeps.
+// berlin is an expectation in a zone with daylight saving, whose due
+// times are not UTC's.
+func berlin(t testing.TB) *expect.Expectation {
+	e, err := expect.New("0 2 * * *", "Europe/Berlin", "2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &e
+}
+
+// fullState uses every field Save keeps. Due times are in the
+// expectation's zone, as the rules leave them.
 func fullState(m memory.Meter, writer string) memory.State {
 	since := at.Add(-time.Hour)
+	e, _ := expect.New("0 2 * * *", "Europe/Berlin", "2h")
+	due := time.Date(2026, 11, 28, 2, 0, 0, 0, e.Location())
 	return memory.State{Meter: m, Status: "COMPLETED", StatusCode: 7, Session: "R-42", CheckedAt: at, ChangedAt: since,
-		AlertStatus: "FAILED", AlertSince: since, NotifiedAt: at.Add(-time.Minute),
+		AlertStatus: "FAILED", AlertSince: since, NotifiedAt: at.Add(-time.Minute), AlertHeld: true,
 		Outbox: []memory.Message{
 			{Event: memory.EventAlert, ID: "a1", Report: json.RawMessage(`{"meterId":7,"status":"FAILED"}`), LastSeen: since.Add(-time.Hour)},
 			{Event: memory.EventResolved, ID: "r1", Report: json.RawMessage(`{"meterId":7,"status":"COMPLETED"}`),
 				Resolves: &memory.Resolution{Status: "FAILED", Since: since, Stuck: true}},
 			{Event: memory.EventStuck, ID: "s1", Report: json.RawMessage(`{"meterId":7,"status":"RUNNING"}`),
 				Stuck: &memory.Stuck{Since: since, For: 6*time.Hour + 10*time.Minute, Usual: 40 * time.Minute, Threshold: 2 * time.Hour}},
+			{Event: memory.EventLate, ID: "l1", Report: json.RawMessage(`{"meterId":7,"status":"COMPLETED"}`), AfterMute: true,
+				Late: &memory.Late{Due: due, Cron: "0 2 * * *", Timezone: "Europe/Berlin", Grace: 2 * time.Hour,
+					LastRunAt: since.Add(-47 * time.Hour), Verified: true}},
+			{Event: memory.EventResolved, ID: "r2", Report: json.RawMessage(`{"meterId":7,"status":"RUNNING"}`),
+				Resolves: &memory.Resolution{Late: true, Due: due}},
 		},
 		RunStart:     since.Add(1234567 * time.Nanosecond),
 		RunDurations: []time.Duration{40 * time.Minute, 38*time.Minute + 500*time.Millisecond, 41 * time.Minute},
-		Stuck:        &memory.StuckAlert{Status: "RUNNING", NotifiedAt: at},
-		Lease:        memory.Lease{Owner: writer, Until: at.Add(time.Minute)}, Writer: writer}
+		Stuck:        &memory.StuckAlert{Status: "RUNNING", NotifiedAt: at, Held: true},
+		Runs: []memory.Span{{From: since.Add(-48 * time.Hour), To: since.Add(-47 * time.Hour)},
+			{From: at.Add(-30 * time.Minute), To: at.Add(-30 * time.Minute)}},
+		DueJudged: due,
+		Late:      &memory.LateAlert{Due: due, Verified: true, NotifiedAt: at.Add(-2 * time.Minute), Held: true},
+		Lease:     memory.Lease{Owner: writer, Until: at.Add(time.Minute)}, Writer: writer}
+}
+
+// sameState reports whether got is want as stored and read back: every
+// due time keeps its zone's offset (the table reads it back in a zone of
+// that offset, not the named zone), and all else is equal.
+func sameState(t *testing.T, got, want memory.State) bool {
+	t.Helper()
+	got, want = copyState(got), copyState(want)
+	g, w := dueTimes(&got), dueTimes(&want)
+	if len(g) != len(w) {
+		return false
+	}
+	for i := range g {
+		if a, b := g[i].Format(time.RFC3339Nano), w[i].Format(time.RFC3339Nano); a != b {
+			t.Errorf("due time %d reads back as %s, want %s", i, a, b)
+		}
+		*g[i], *w[i] = g[i].UTC(), w[i].UTC()
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+// dueTimes are the times of s that are in the expectation's zone.
+func dueTimes(s *memory.State) []*time.Time {
+	out := []*time.Time{&s.DueJudged}
+	if s.Late != nil {
+		out = append(out, &s.Late.Due)
+	}
+	for i := range s.Outbox {
+		if m := &s.Outbox[i]; m.Late != nil {
+			out = append(out, &m.Late.Due)
+		}
+		if m := &s.Outbox[i]; m.Resolves != nil {
+			out = append(out, &m.Resolves.Due)
+		}
+	}
+	return out
+}
+
+// sameExpect reports whether got is e, rebuilt: the same strings, and the
+// same due times.
+func sameExpect(got, e *expect.Expectation) bool {
+	if got == nil || e == nil {
+		return got == e
+	}
+	gc, gz, gg := got.Strings()
+	ec, ez, eg := e.Strings()
+	return gc == ec && gz == ez && gg == eg && got.Next(at).Equal(e.Next(at)) && got.Location().String() == e.Location().String()
 }
 
 func must(t *testing.T, err error) {
@@ -153,7 +233,7 @@ var conformanceCases = []conformanceCase{
 		}
 		got, err := s.store.States(ctxB, []memory.Meter{m7, {MeterID: 8, Version: "x"}})
 		want.Rev = 1
-		if err != nil || len(got) != 1 || !reflect.DeepEqual(got[m7], want) {
+		if err != nil || len(got) != 1 || !sameState(t, got[m7], want) {
 			t.Errorf("States = %+v, %v\nwant %+v", got[m7], err, want)
 		}
 	}},
@@ -186,14 +266,14 @@ var conformanceCases = []conformanceCase{
 			}
 		}
 	}},
-	{"the watch flag is SetWatched's alone", func(t *testing.T, s subject) {
-		must(t, s.store.SetWatched(ctxB, m7, true))
+	{"the watch flag is SetWatch's alone", func(t *testing.T, s subject) {
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: true}))
 		st := fullState(m7, "w1")
 		st.Watched = true
 		_, err := s.store.Save(ctxB, st)
 		must(t, err)
-		must(t, s.store.SetWatched(ctxB, m7, false)) // unwatching keeps the memory
-		must(t, s.store.SetWatched(ctxB, memory.Meter{MeterID: 9, Version: "1"}, false))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: false})) // unwatching keeps the memory
+		must(t, s.store.SetWatch(ctxB, memory.Meter{MeterID: 9, Version: "1"}, memory.Watch{Watched: false}))
 		got := states(t, s, m7, memory.Meter{MeterID: 9, Version: "1"})
 		if len(got) != 1 || got[m7].Watched || got[m7].Rev != 1 || got[m7].Status != "COMPLETED" {
 			t.Errorf("after unwatching: %+v", got)
@@ -202,7 +282,7 @@ var conformanceCases = []conformanceCase{
 	{"a Save that missed a PUT watch is refused", func(t *testing.T, s subject) {
 		_, err := s.store.Save(ctxB, fullState(m7, "w1"))
 		must(t, err)
-		must(t, s.store.SetWatched(ctxB, m7, true))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: true}))
 		st := fullState(m7, "w2") // read before the PUT: unwatched
 		st.Rev = 1
 		if _, err := s.store.Save(ctxB, st); !errors.Is(err, memory.ErrConflict) {
@@ -218,22 +298,22 @@ var conformanceCases = []conformanceCase{
 		if exp, ok := s.expiresAt(m7); !ok || !exp.Equal(at.Add(unwatchedKept)) {
 			t.Errorf("an unwatched item expires at %v (%v), want %v", exp, ok, at.Add(unwatchedKept))
 		}
-		must(t, s.store.SetWatched(ctxB, m7, true))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: true}))
 		if exp, ok := s.expiresAt(m7); ok {
 			t.Errorf("a watched item expires at %v", exp)
 		}
-		must(t, s.store.SetWatched(ctxB, m7, false))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: false}))
 		if exp, ok := s.expiresAt(m7); !ok || time.Until(exp) < unwatchedKept-time.Hour {
 			t.Errorf("an unwatched item expires at %v (%v)", exp, ok)
 		}
 	}},
 	{"a Save that missed a DELETE watch leaves the item expiring", func(t *testing.T, s subject) {
-		must(t, s.store.SetWatched(ctxB, m7, true))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: true}))
 		st := fullState(m7, "w1")
 		st.Watched = true
 		_, err := s.store.Save(ctxB, st)
 		must(t, err)
-		must(t, s.store.SetWatched(ctxB, m7, false))
+		must(t, s.store.SetWatch(ctxB, m7, memory.Watch{Watched: false}))
 		st.Rev, st.Writer = 1, "w2" // read before the DELETE: watched
 		if _, err := s.store.Save(ctxB, st); err != nil {
 			t.Fatalf("Save: %v", err)
@@ -270,7 +350,7 @@ var conformanceCases = []conformanceCase{
 				must(t, err)
 				continue
 			}
-			must(t, s.store.SetWatched(ctxB, m, true))
+			must(t, s.store.SetWatch(ctxB, m, memory.Watch{Watched: true}))
 		}
 		var seen []memory.Meter
 		var after *memory.Meter
@@ -292,9 +372,9 @@ var conformanceCases = []conformanceCase{
 		if err != nil || len(all) != 30 {
 			t.Errorf("AllStates: %d, %v", len(all), err)
 		}
-		must(t, s.store.SetWatched(ctxB, memory.Meter{MeterID: 5, Version: "2.0"}, true))
-		must(t, s.store.SetWatched(ctxB, memory.Meter{MeterID: 5, Version: "1.0"}, true))
-		must(t, s.store.SetWatched(ctxB, memory.Meter{MeterID: 50, Version: "1.0"}, true))
+		must(t, s.store.SetWatch(ctxB, memory.Meter{MeterID: 5, Version: "2.0"}, memory.Watch{Watched: true}))
+		must(t, s.store.SetWatch(ctxB, memory.Meter{MeterID: 5, Version: "1.0"}, memory.Watch{Watched: true}))
+		must(t, s.store.SetWatch(ctxB, memory.Meter{MeterID: 50, Version: "1.0"}, memory.Watch{Watched: true}))
 		got, err := s.store.WatchedVersions(ctxB, 5)
 		if err != nil || len(got) != 2 || got[0].Version != "1.0" || got[1].Version != "2.0" || !got[0].Watched {
 			t.Errorf("WatchedVersions(5) = %+v, %v", got, err)
@@ -307,7 +387,7 @@ var conformanceCases = []conformanceCase{
 		for i := range 30 {
 			m := memory.Meter{MeterID: int64(i + 1), Version: "1"}
 			meters = append(meters, m)
-			must(t, s.store.SetWatched(ctxB, m, true))
+			must(t, s.store.SetWatch(ctxB, m, memory.Watch{Watched: true}))
 			_, err := s.store.Save(ctxB, memory.State{Meter: m, Watched: true, Status: "FAILED", StatusCode: 8, CheckedAt: at,
 				Outbox: []memory.Message{{Event: memory.EventAlert, ID: "a", Report: report}}})
 			must(t, err)

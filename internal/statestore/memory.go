@@ -44,12 +44,21 @@ func NewMemory() *Memory {
 
 // copyState keeps callers from sharing what the stored state points to.
 func copyState(s memory.State) memory.State {
-	s.Outbox, s.RunDurations = slices.Clone(s.Outbox), slices.Clone(s.RunDurations)
-	if s.Stuck != nil {
-		stuck := *s.Stuck
-		s.Stuck = &stuck
+	s.Outbox, s.RunDurations, s.Runs = slices.Clone(s.Outbox), slices.Clone(s.RunDurations), slices.Clone(s.Runs)
+	s.Stuck, s.Late, s.Expect, s.Mute = clone(s.Stuck), clone(s.Late), clone(s.Expect), clone(s.Mute)
+	for i, msg := range s.Outbox {
+		s.Outbox[i].Resolves, s.Outbox[i].Stuck, s.Outbox[i].Late = clone(msg.Resolves), clone(msg.Stuck), clone(msg.Late)
 	}
 	return s
+}
+
+// clone is a copy of *p (nil: nil).
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 func (m *Memory) begin(write bool) (func(), error) {
@@ -115,7 +124,9 @@ func (m *Memory) Save(_ context.Context, s memory.State) (int64, error) {
 		return 0, memory.ErrConflict
 	}
 	s = copyState(s)
-	s.Watched, s.Rev = cur.state.Watched, cur.state.Rev+1
+	// The watch, its expectation and the mute are not Save's to write.
+	s.Watched, s.Expect, s.ExpectSince, s.Mute = cur.state.Watched, cur.state.Expect, cur.state.ExpectSince, cur.state.Mute
+	s.Rev = cur.state.Rev + 1
 	var expires time.Time
 	if !s.Watched {
 		expires = s.CheckedAt.Add(unwatchedKept)
@@ -124,20 +135,55 @@ func (m *Memory) Save(_ context.Context, s memory.State) (int64, error) {
 	return s.Rev, nil
 }
 
-// SetWatched adds k to the watch list or removes it.
-func (m *Memory) SetWatched(_ context.Context, k memory.Meter, watched bool) error {
+// SetWatch adds k to the watch list, with w's expectation, or removes it,
+// as the Table does.
+func (m *Memory) SetWatch(_ context.Context, k memory.Meter, w memory.Watch) error {
 	unlock, err := m.begin(true)
 	defer unlock()
 	if err != nil {
 		return err
 	}
 	it, ok := m.items[k]
-	if !ok && !watched {
+	if !ok && !w.Watched {
 		return nil
 	}
-	it.state.Meter, it.state.Watched, it.expiresAt = k, watched, time.Time{}
-	if !watched {
+	it.state.Meter, it.state.Watched, it.expiresAt = k, w.Watched, time.Time{}
+	it.state.Expect, it.state.ExpectSince = nil, time.Time{}
+	if w.Watched && w.Expect != nil {
+		e := *w.Expect
+		it.state.Expect, it.state.ExpectSince = &e, w.Since
+	}
+	if !w.Watched {
 		it.expiresAt = time.Now().Add(unwatchedKept)
+	}
+	m.items[k] = it
+	return nil
+}
+
+// SetMute sets k's mute or lifts it (nil), as the Table does: an unwatched
+// or new item expires 35 days after the mute ends (lifted: from now); a
+// watched one keeps no expiry.
+func (m *Memory) SetMute(_ context.Context, k memory.Meter, mute *memory.Mute) error {
+	unlock, err := m.begin(true)
+	defer unlock()
+	if err != nil {
+		return err
+	}
+	if mute != nil && mute.Until.IsZero() {
+		mute = nil
+	}
+	it, ok := m.items[k]
+	if !ok && mute == nil {
+		return nil
+	}
+	it.state.Meter, it.state.Mute = k, nil
+	end := time.Now()
+	if mute != nil {
+		cp := *mute
+		it.state.Mute, end = &cp, mute.Until
+	}
+	if !it.state.Watched {
+		it.expiresAt = end.Add(unwatchedKept)
 	}
 	m.items[k] = it
 	return nil

@@ -34,9 +34,12 @@ type API interface {
 // one Query reads the whole watch list with its state, in meter order:
 //
 //	pk "meter", sk "00000000000000000123#0.0.1"
-//	meterId, version, watched: the watch list (SetWatched)
+//	meterId, version, watched: the watch list (SetWatch)
+//	expectCron, expectTimezone, expectGrace, expectSince: the expectation (SetWatch)
+//	muteUntil, muteReason: the mute (SetMute)
 //	status, statusCode, session, checkedAt, changedAt, alertStatus, alertSince,
-//	notifiedAt, outbox, leaseOwner, leaseUntil, writer: the check state (Save)
+//	notifiedAt, alertHeld, outbox, leaseOwner, leaseUntil, writer, runStart,
+//	runDurations, stuck…, runs, dueJudged, late…: the check state (Save)
 //	rev: the revision Save's condition compares
 //	expiresAt: the table's TTL, on items nobody watches
 //
@@ -234,7 +237,7 @@ func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
 		u.condition = "attribute_not_exists(#rev)"
 		delete(u.values, ":oldRev")
 	}
-	// A watched item's expiry is SetWatched's to remove: a state read as
+	// A watched item's expiry is SetWatch's to remove: a state read as
 	// watched may have been unwatched since, and must not lose its expiry.
 	if !s.Watched {
 		u.set("expiresAt", epochSeconds(s.CheckedAt.Add(unwatchedKept)))
@@ -255,13 +258,22 @@ func (t *Table) Save(ctx context.Context, s memory.State) (int64, error) {
 	return 0, memory.ErrConflict
 }
 
-// SetWatched sets the watch flag and nothing else of the check state, so it
-// never races a check's Save. A watched item never expires; an unwatched
-// one does, as after a Save. Removing a meter that has no item is a no-op.
-func (t *Table) SetWatched(ctx context.Context, m memory.Meter, watched bool) error {
+// SetWatch sets the watch flag and the expectation, and nothing of the
+// check state, so it never races a check's Save (which writes neither). An
+// unwatched meter version has no expectation: unwatching removes it, as
+// does a watch without one. A watched item never expires; an unwatched one
+// does, as after a Save. Removing a meter that has no item is a no-op.
+func (t *Table) SetWatch(ctx context.Context, m memory.Meter, w memory.Watch) error {
+	fields, err := encodeWatch(w)
+	if err != nil {
+		return fmt.Errorf("the watch of meter %d version %s: %w", m.MeterID, m.Version, err)
+	}
 	u := newUpdate()
-	u.set("watched", &types.AttributeValueMemberBOOL{Value: watched})
-	if watched {
+	u.set("watched", &types.AttributeValueMemberBOOL{Value: w.Watched})
+	for _, name := range watchStateNames() {
+		u.set(name, fields[name]) // nil removes what w leaves empty
+	}
+	if w.Watched {
 		u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(m.MeterID, 10)})
 		u.set("version", &types.AttributeValueMemberS{Value: m.Version})
 		u.set("expiresAt", nil)
@@ -269,8 +281,78 @@ func (t *Table) SetWatched(ctx context.Context, m memory.Meter, watched bool) er
 		u.set("expiresAt", epochSeconds(time.Now().Add(unwatchedKept)))
 		u.condition = "attribute_exists(pk)"
 	}
-	_, err := t.update(ctx, u, Key(m))
+	_, err = t.update(ctx, u, Key(m))
 	return err
+}
+
+// SetMute sets the mute (nil removes it), and nothing of the check state
+// or the watch. A mute may come before any watch or check, and the item it
+// creates must expire like any unwatched one; a watched item must never
+// get an expiry from it. One UpdateItem cannot branch on the item, so
+// SetMute tries the watched case (leaving the expiry alone), then the
+// unwatched or absent one (setting it), each conditioned on its case; a
+// watch that changes in between sends it back to the first, once.
+func (t *Table) SetMute(ctx context.Context, m memory.Meter, mute *memory.Mute) error {
+	if mute != nil && mute.Until.IsZero() {
+		mute = nil // a mute without an end mutes nothing; decodeState reads none
+	}
+	fields, err := encodeMute(mute)
+	if err != nil {
+		return fmt.Errorf("the mute of meter %d version %s: %w", m.MeterID, m.Version, err)
+	}
+	for range 2 {
+		refused, err := t.update(ctx, muteUpdate(m, fields, nil), Key(m))
+		switch {
+		case err != nil || refused == nil:
+			return err
+		case len(refused) == 0 && mute == nil:
+			return nil // no item: no mute to lift
+		}
+		// Not watched, or no item yet: like any unwatched item it is kept
+		// 35 days after the last thing that happened to it, here the
+		// mute's end, so that it outlives the mute (which the route allows
+		// at most 30 days ahead: a later Save's expiry, 35 days after its
+		// check, falls after the end too). Lifting a mute ends it now.
+		end := time.Now()
+		if mute != nil {
+			end = mute.Until
+		}
+		refused, err = t.update(ctx, muteUpdate(m, fields, epochSeconds(end.Add(unwatchedKept))), Key(m))
+		switch {
+		case err != nil || refused == nil:
+			return err
+		case len(refused) == 0 && mute == nil:
+			return nil // lifting the mute of a meter that has no item
+		}
+	}
+	return fmt.Errorf("the mute of meter %d version %s: the watch kept changing under it", m.MeterID, m.Version)
+}
+
+// muteUpdate sets the mute's attributes (fields; absent ones are removed).
+// Without expires, it is conditioned on the item being watched and leaves
+// the expiry alone; with it, on the item being unwatched or, when it sets
+// a mute, absent, and sets the expiry.
+func muteUpdate(m memory.Meter, fields map[string]types.AttributeValue, expires types.AttributeValue) *update {
+	u := newUpdate()
+	for _, name := range muteStateNames() {
+		u.set(name, fields[name])
+	}
+	u.names["#watched"] = "watched"
+	if expires == nil {
+		u.condition = "#watched = :true"
+		u.values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+		return u
+	}
+	u.set("expiresAt", expires)
+	u.values[":false"] = &types.AttributeValueMemberBOOL{Value: false}
+	if len(fields) == 0 { // lifting: no item to create
+		u.condition = "attribute_exists(pk) AND (attribute_not_exists(#watched) OR #watched = :false)"
+		return u
+	}
+	u.set("meterId", &types.AttributeValueMemberN{Value: strconv.FormatInt(m.MeterID, 10)})
+	u.set("version", &types.AttributeValueMemberS{Value: m.Version})
+	u.condition = "attribute_not_exists(#watched) OR #watched = :false"
+	return u
 }
 
 // update makes u's UpdateItem on key. When its condition fails, it returns
@@ -315,10 +397,14 @@ func (u *update) set(name string, v types.AttributeValue) {
 }
 
 func (u *update) input(table string, key map[string]types.AttributeValue) *dynamodb.UpdateItemInput {
-	expr := "SET " + strings.Join(u.sets, ", ")
-	if len(u.removes) > 0 {
-		expr += " REMOVE " + strings.Join(u.removes, ", ")
+	var clauses []string // an update may only remove (lifting a mute)
+	if len(u.sets) > 0 {
+		clauses = append(clauses, "SET "+strings.Join(u.sets, ", "))
 	}
+	if len(u.removes) > 0 {
+		clauses = append(clauses, "REMOVE "+strings.Join(u.removes, ", "))
+	}
+	expr := strings.Join(clauses, " ")
 	in := &dynamodb.UpdateItemInput{
 		TableName: &table, Key: key, UpdateExpression: &expr,
 		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
