@@ -466,3 +466,53 @@ func TestOwedAlertKeepsItsDetails(t *testing.T) {
 		t.Errorf("messages: %v", sent)
 	}
 }
+
+// httpBody is an HTTP API event with a body.
+func httpBody(method, path, body string) string {
+	ev, _ := json.Marshal(map[string]any{"version": "2.0", "rawPath": path, "body": body,
+		"requestContext": map[string]any{"http": map[string]any{"method": method}}})
+	return string(ev)
+}
+
+// Issue 25: the watch route takes an expectation, echoed with its defaults
+// and the next due time; a bad one is 400 naming the field, and nothing is
+// stored. The mute route: until in the future and at most 30 days ahead.
+// The watch list shows both.
+func TestExpectAndMuteRoutes(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	put := func(path, body string) events.APIGatewayProxyResponse {
+		return invokeHTTP(t, r.h, httpBody("PUT", path, body))
+	}
+	resp := put("/meters/5/0.0.1/watch", `{"expect": {"cron": "0 2 * * *", "timezone": "Europe/Berlin"}}`)
+	if want := `{"meterId":5,"version":"0.0.1","watched":true,"expect":{"cron":"0 2 * * *","timezone":"Europe/Berlin","grace":"1h"},"nextDueAt":"2026-11-29T02:00:00+01:00"}`; resp.Body != want {
+		t.Errorf("PUT with expect: %d %s\nwant %s", resp.StatusCode, resp.Body, want)
+	}
+	for body, field := range map[string]string{
+		`{"expect": {"cron": "0 2 * *"}}`:                            "expect.cron",
+		`{"expect": {"cron": "@daily", "timezone": "Mars/Olympus"}}`: "expect.timezone",
+		`{"expect": {"cron": "@hourly", "grace": "2h"}}`:             "expect.grace",
+	} {
+		resp := put("/meters/6/0.0.1/watch", body)
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, field) {
+			t.Errorf("%s: %d %s, want 400 naming %s", body, resp.StatusCode, resp.Body, field)
+		}
+	}
+	if st := r.store.Get(memory.Meter{MeterID: 6, Version: "0.0.1"}); st.Watched || st.Expect != nil {
+		t.Errorf("a refused expectation stored %+v", st)
+	}
+	for until, status := range map[string]int{"2026-11-28T12:00:00Z": 200, "2026-11-28T10:00:00Z": 400, "2027-01-28T10:00:00Z": 400} {
+		if resp := put("/meters/5/0.0.1/mute", `{"until": "`+until+`", "reason": "maintenance"}`); resp.StatusCode != status {
+			t.Errorf("mute until %s: %d %s, want %d", until, resp.StatusCode, resp.Body, status)
+		}
+	}
+	list := invokeHTTP(t, r.h, httpEvent("GET", "/meters", "")).Body
+	if !strings.Contains(list, `"expect":{"cron":"0 2 * * *","timezone":"Europe/Berlin","grace":"1h"},"nextDueAt":"2026-11-29T02:00:00+01:00","muted":{"until":"2026-11-28T12:00:00Z","reason":"maintenance"}`) {
+		t.Errorf("GET /meters: %s", list)
+	}
+	if resp := invokeHTTP(t, r.h, httpBody("DELETE", "/meters/5/0.0.1/mute", "")); resp.Body != `{"meterId":5,"version":"0.0.1","muted":null}` {
+		t.Errorf("DELETE mute: %s", resp.Body)
+	}
+	if resp := put("/meters/5/0.0.1/watch", ""); resp.Body != `{"meterId":5,"version":"0.0.1","watched":true}` {
+		t.Errorf("PUT without a body keeps no expectation: %s", resp.Body)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/alert"
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
@@ -177,23 +178,50 @@ func Notable(items []Item, alertsOn func(string) bool) ([]Item, bool) {
 	return picked, false
 }
 
-// Watch is the answer to PUT and DELETE /meters/{meterId}/{version}/watch.
+// Watch is the answer to PUT and DELETE /meters/{meterId}/{version}/watch:
+// with the expectation its runs are due on, when one was set.
 type Watch struct {
 	memory.Meter
-	Watched bool `json:"watched"`
+	Watched   bool                `json:"watched"`
+	Expect    *expect.Expectation `json:"expect,omitempty"`
+	NextDueAt string              `json:"nextDueAt,omitempty"` // RFC 3339 in the expectation's zone
 }
 
-// WatchedMeter is one item of GET /meters: the last four fields once the
-// meter version has been checked, alertOpenSince only while an alert is
-// open.
+// WatchOf is the answer to a watch route that set w for m, at now.
+func WatchOf(m memory.Meter, w memory.Watch, now time.Time) Watch {
+	return Watch{Meter: m, Watched: w.Watched, Expect: w.Expect, NextDueAt: nextDue(w.Expect, now)}
+}
+
+// Mute is the answer to PUT and DELETE /meters/{meterId}/{version}/mute:
+// the mute, or null.
+type Mute struct {
+	memory.Meter
+	Muted *Muted `json:"muted"`
+}
+
+// WatchedMeter is one item of GET /meters: the last four of the check
+// fields once the meter version has been checked, alertOpenSince only while
+// an alert is open; expect and nextDueAt while an expectation is set, late
+// while a late alert is open, muted while muted.
 type WatchedMeter struct {
 	memory.Meter
-	Watched        bool       `json:"watched"`
-	Status         string     `json:"status,omitempty"`
-	StatusCode     *int       `json:"statusCode,omitempty"`
-	CheckedAt      *time.Time `json:"checkedAt,omitempty"`
-	ChangedAt      *time.Time `json:"changedAt,omitempty"`
-	AlertOpenSince *time.Time `json:"alertOpenSince,omitempty"`
+	Watched        bool                `json:"watched"`
+	Status         string              `json:"status,omitempty"`
+	StatusCode     *int                `json:"statusCode,omitempty"`
+	CheckedAt      *time.Time          `json:"checkedAt,omitempty"`
+	ChangedAt      *time.Time          `json:"changedAt,omitempty"`
+	AlertOpenSince *time.Time          `json:"alertOpenSince,omitempty"`
+	Expect         *expect.Expectation `json:"expect,omitempty"`
+	NextDueAt      string              `json:"nextDueAt,omitempty"`
+	Late           *Late               `json:"late,omitempty"`
+	Muted          *Muted              `json:"muted,omitempty"`
+}
+
+// Late is an open late alert as the watch list shows it: the first due
+// time missed, and whether Zuora confirmed the miss.
+type Late struct {
+	Due      string `json:"due"` // RFC 3339 in the expectation's zone
+	Verified bool   `json:"verified"`
 }
 
 // WatchPage is one page of GET /meters.
@@ -202,9 +230,15 @@ type WatchPage struct {
 	NextToken string         `json:"nextToken,omitempty"`
 }
 
-// WatchedMeterOf is s as GET /meters lists it.
-func WatchedMeterOf(s memory.State) WatchedMeter {
-	w := WatchedMeter{Meter: s.Meter, Watched: true}
+// WatchedMeterOf is s as GET /meters lists it at now.
+func WatchedMeterOf(s memory.State, now time.Time) WatchedMeter {
+	w := WatchedMeter{Meter: s.Meter, Watched: true, Expect: s.Expect, NextDueAt: nextDue(s.Expect, now)}
+	if s.Mute.Muted(now) {
+		w.Muted = &Muted{Until: s.Mute.Until.UTC(), Reason: s.Mute.Reason}
+	}
+	if s.Late != nil && s.Expect != nil {
+		w.Late = &Late{Due: s.Expect.FormatDueRFC3339(s.Late.Due), Verified: s.Late.Verified}
+	}
 	if s.Rev == 0 {
 		return w
 	}
@@ -215,6 +249,17 @@ func WatchedMeterOf(s memory.State) WatchedMeter {
 		w.AlertOpenSince = &since
 	}
 	return w
+}
+
+// nextDue is e's next due time after now, in its zone; "" without one.
+func nextDue(e *expect.Expectation, now time.Time) string {
+	if e == nil {
+		return ""
+	}
+	if t := e.Next(now); !t.IsZero() {
+		return e.FormatDueRFC3339(t)
+	}
+	return ""
 }
 
 // Callout is the 200 answer to a callout.
