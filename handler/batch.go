@@ -35,7 +35,7 @@ func (h *Handler) runScheduled(ctx context.Context) (reply.Batch, error) {
 		defer cancel()
 	}
 	items, err := h.checkAll(checksCtx, run.checks, run.memory, budget)
-	h.saveSchedule(ctx, run, items, began)
+	h.saveSchedule(ctx, run, items, began, budget.markBy)
 	checked := slices.DeleteFunc(items, func(it reply.Item) bool { return it.Unchecked() })
 	batch := reply.Batch{Summary: reply.Summarize(checked)}
 	batch.Results, batch.Truncated = reply.Notable(checked, h.cfg.alertsOn)
@@ -62,12 +62,17 @@ type scheduledRun struct {
 
 // saveSchedule leaves the next run where this one's rotation reached: the
 // last check it started after the fresh ones (items keep the order of
-// run.checks; those it never started are unchecked). Without a store, or
-// when the write fails, the next run starts round from the last mark it
-// can read; a failure is counted, not the run's.
-func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []reply.Item, began time.Time) {
+// run.checks; those it never started are unchecked), written by by. Without
+// a store, or when the write fails, the next run starts round from the last
+// mark it can read; a failure is counted, not the run's.
+func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []reply.Item, began, by time.Time) {
 	if h.store == nil {
 		return
+	}
+	if !by.IsZero() { // a mark not written in time leaves the last one: some meters are checked again, none skipped
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, by)
+		defer cancel()
 	}
 	next := memory.Schedule{LastRun: began, Reached: run.last.Reached}
 	for i := len(items) - 1; i >= run.fresh; i-- {
@@ -82,12 +87,13 @@ func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []re
 }
 
 // runBudget is when a scheduled run stops starting checks (stopAt), when
-// the Zuora calls of those it started must end (zuoraBy), and when their
-// writes and publishes must (checksEnd), so that the reply fits before the
-// deadline. The zero budget does not stop.
+// the Zuora calls of those it started must end (zuoraBy), when their writes
+// and publishes must (checksEnd), and when the run's own mark must be
+// written (markBy), so that the reply fits before the deadline. The zero
+// budget does not stop.
 type runBudget struct {
-	stopAt, zuoraBy, checksEnd time.Time
-	judge                      bool // a scheduled run's checks judge due times (late runs)
+	stopAt, zuoraBy, checksEnd, markBy time.Time
+	judge                              bool // a scheduled run's checks judge due times (late runs)
 }
 
 func newRunBudget(ctx context.Context) runBudget {
@@ -96,7 +102,8 @@ func newRunBudget(ctx context.Context) runBudget {
 		return runBudget{judge: true}
 	}
 	reserve := min(max(time.Until(deadline)/4, time.Second), 30*time.Second)
-	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 4), judge: true}
+	return runBudget{stopAt: deadline.Add(-reserve), zuoraBy: deadline.Add(-reserve / 2), checksEnd: deadline.Add(-reserve / 4),
+		markBy: deadline.Add(-reserve / 8), judge: true}
 }
 
 func (b runBudget) over() bool { return !b.stopAt.IsZero() && !time.Now().Before(b.stopAt) }

@@ -33,7 +33,7 @@ var errStale = errors.New("stale callout")
 // missed one.
 func (h *Handler) observe(ctx context.Context, res *reply.Result, n news, mo *memory.Recollection, sc alert.Scope) error {
 	if err := mo.Err(); err != nil {
-		return h.alertWithoutMemory(ctx, res, err, sc)
+		return h.withoutMemory(ctx, res, err, sc)
 	}
 	report, err := json.Marshal(res)
 	if err != nil {
@@ -54,7 +54,7 @@ func (h *Handler) observe(ctx context.Context, res *reply.Result, n news, mo *me
 		metrics.From(ctx).Count(metrics.Muted) // the mute read holds, though the write failed
 		out.Muted = prev.Mute
 	case errors.Is(err, memory.ErrUnavailable):
-		return h.alertWithoutMemory(ctx, res, err, sc)
+		return h.withoutMemory(ctx, res, err, sc)
 	}
 	if out.Muted != nil {
 		res.Muted = &reply.Muted{Until: out.Muted.Until.UTC(), Reason: out.Muted.Reason}
@@ -90,6 +90,20 @@ func (h *Handler) staleOutcome(ctx context.Context, res *reply.Result, prev memo
 func (h *Handler) stateUnavailable(ctx context.Context, err error, attrs ...any) {
 	metrics.From(ctx).Count(metrics.StateUnavailable)
 	h.log.WarnContext(ctx, "state unavailable", append(attrs, "errorType", TypeStateUnavailable, "error", err.Error())...)
+}
+
+// withoutMemory is a check whose memory could not be read or written: it
+// alerts as a function without memory would. A callout that it could not
+// record and that paged nothing is StateUnavailable, a 5xx: Zuora's retry
+// brings the news back — a run's start, which times a stuck run, or the
+// session that tells a rerun apart — where a poll's comes back with the
+// next poll.
+func (h *Handler) withoutMemory(ctx context.Context, res *reply.Result, cause error, sc alert.Scope) error {
+	err := h.alertWithoutMemory(ctx, res, cause, sc)
+	if err == nil && res.Source == sourceCallout && res.Alert == nil {
+		return fmt.Errorf("%w: the callout for meter %d version %s could not be recorded", ErrStateUnavailable, res.MeterID, res.Version)
+	}
+	return err
 }
 
 // alertWithoutMemory is the check of a function without STATE_TABLE: every

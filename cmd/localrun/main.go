@@ -96,9 +96,8 @@ func eventFiles(dir, event string) ([]string, error) {
 }
 
 // sendEvents invokes the function with each file and prints the replies;
-// with all (make run), it has the Zuora simulator send callouts too (a
-// failure, and a stuck run), and executes the state machine once; then it
-// prints the alerts and a summary. It returns the exit code.
+// with all (make run), the scenarios beyond them too (sendScenarios); then
+// it prints the alerts and a summary. It returns the exit code.
 func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bool) int {
 	var failed, harnessErrors int
 	for _, f := range files {
@@ -115,26 +114,9 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 	}
 	machine := ""
 	if all {
-		if err := sendCallout(ctx, s); err != nil {
-			fmt.Fprintln(os.Stderr, "localrun: callout:", err)
-			harnessErrors++
-		}
-		if err := sendStuckCallouts(ctx, s); err != nil {
-			fmt.Fprintln(os.Stderr, "localrun: stuck run callouts:", err)
-			harnessErrors++
-		}
-		// The execution's meter completes: anything else is a broken
-		// definition or wiring, and fails make run.
-		machine = ", state machine succeeded"
-		ok, err := runStateMachine(ctx, s)
-		if err == nil && !ok {
-			err = errors.New("the execution did not succeed")
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "localrun: state machine:", err)
-			machine = ", state machine did not succeed"
-			harnessErrors++
-		}
+		var errs int
+		errs, machine = sendScenarios(ctx, s)
+		harnessErrors += errs
 	}
 	alerts, err := s.DrainAlerts(ctx)
 	if err != nil {
@@ -153,6 +135,35 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 		return 1
 	}
 	return 0
+}
+
+// sendScenarios is make run's part beyond the sample events: the Zuora
+// simulator's callouts (a failure, and a stuck run), a late run, a mute,
+// and the state machine. It returns the harness errors and what became of
+// the state machine's execution.
+func sendScenarios(ctx context.Context, s *localstack.Stack) (harnessErrors int, machine string) {
+	for _, sc := range []struct {
+		name string
+		send func(context.Context, *localstack.Stack) error
+	}{{"callout", sendCallout}, {"stuck run callouts", sendStuckCallouts}, {"late run", sendLate}, {"mute", sendMute}} {
+		if err := sc.send(ctx, s); err != nil {
+			fmt.Fprintf(os.Stderr, "localrun: %s: %v\n", sc.name, err)
+			harnessErrors++
+		}
+	}
+	// The execution's meter completes: anything else is a broken definition
+	// or wiring, and fails make run.
+	machine = ", state machine succeeded"
+	ok, err := runStateMachine(ctx, s)
+	if err == nil && !ok {
+		err = errors.New("the execution did not succeed")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localrun: state machine:", err)
+		machine = ", state machine did not succeed"
+		harnessErrors++
+	}
+	return harnessErrors, machine
 }
 
 // sendEvent invokes the function with a file and prints the reply.

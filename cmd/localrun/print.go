@@ -53,15 +53,20 @@ func printAlert(w io.Writer, a localstack.Alert) {
 }
 
 // printEmail writes the e-mail of the first alert that says why its run
-// failed, as the function sent it to SNS for e-mail subscribers (moto
-// delivers no e-mail: the fault proxy kept what the function sent), and its
-// SMS line.
+// failed, and of the first late page, as the function sent them to SNS for
+// e-mail subscribers (moto delivers no e-mail: the fault proxy kept what
+// the function sent), and their SMS lines.
 func printEmail(w io.Writer, sent []localstack.Sent) {
-	for _, m := range sent {
-		if m.Attributes["event"] == "alert" && strings.Contains(m.Default, `"details"`) {
+	for _, pick := range []func(localstack.Sent) bool{
+		func(m localstack.Sent) bool {
+			return m.Attributes["event"] == "alert" && strings.Contains(m.Default, `"details"`)
+		},
+		func(m localstack.Sent) bool { return m.Attributes["event"] == "late" },
+	} {
+		if i := slices.IndexFunc(sent, pick); i >= 0 {
+			m := sent[i]
 			fmt.Fprintf(w, "\n== the e-mail an AlertEmail subscriber reads for %q (%d bytes)\n%s\n", m.Subject, len(m.Email), indent(m.Email))
 			fmt.Fprintf(w, "== its SMS (%d characters)\n  %s\n", len(m.SMS), m.SMS)
-			return
 		}
 	}
 }

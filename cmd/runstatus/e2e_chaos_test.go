@@ -107,6 +107,10 @@ func TestFaultInjectionEndToEnd(t *testing.T) {
 	seqs := chaosSequences(t, s, containers)
 	calls, injected := s.FaultCounts()
 	s.SetFaults(nil)
+	// A due time a faulty tick could not judge is judged at the next.
+	if r := e2eInvoke(t, s, e2eTick); r.Failed() {
+		t.Errorf("the tick after the faults: %s: %s", r.ErrorType, r.ErrorMessage)
+	}
 	chaosFlush(t, s, meters, meterID)
 
 	alerts, err := s.DrainAlerts(t.Context())
@@ -148,7 +152,8 @@ func TestFaultInjectionEndToEnd(t *testing.T) {
 	stateErrors := e2eMetricSum(logs, "StateUnavailable")
 	t.Logf("seed %d: %d FAILED runs, %d pages, %d lost, %d paged twice (state errors logged: %v), %d misplaced; %d resolutions",
 		seed, failures, len(alerts)-resolutions, lost, duplicates, stateErrors, misplaced, resolutions)
-	t.Logf("sequences: %d reruns, %d slow checks, %d stuck runs; missing %v, %d messages more than owed", len(seqs.rerun), len(seqs.slow), len(seqs.stuck), missing, extra)
+	t.Logf("sequences: %d reruns, %d slow checks, %d stuck runs, %d late runs; missing %v, %d messages more than owed",
+		len(seqs.rerun), len(seqs.slow), len(seqs.stuck), len(seqs.late), missing, extra)
 	t.Logf("calls the function made: %v; faults injected: %v; conflicts: %v", calls, injected, e2eMetricSum(logs, "StateConflicts"))
 	if lost > 0 || misplaced > 0 || float64(duplicates) > stateErrors {
 		t.Errorf("%d FAILED runs never paged, %d pages for no failure, %d pages twice with %v state errors to explain them", lost, misplaced, duplicates, stateErrors)
@@ -247,8 +252,9 @@ func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func
 	}
 }
 
-// chaosSeqs are the meters of the review's three sequences (issue 23),
-// run under the same faults after the phases, five meters each:
+// chaosSeqs are the meters of the review's three sequences (issue 23) and
+// of late runs (issue 25), run under the same faults after the phases, five
+// meters each:
 //   - rerun (1): a poll pages a failure; that run's callout comes late
 //     (stale); the rerun's FAILED callout, dated after the poll, must page.
 //   - slow (3): a check that takes 3 of the function's 5 s, whose failure
@@ -256,7 +262,9 @@ func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func
 //   - stuck (5): a callout-only run, started 2 h ago (STUCK_AFTER 1h), is
 //     paged stuck; another session's COMPLETED callout without startTime
 //     must resolve it.
-type chaosSeqs struct{ rerun, slow, stuck []int64 }
+//   - late: watched meters whose run due 7 minutes ago (grace 5m) never
+//     came, judged by a scheduled run: each must page late.
+type chaosSeqs struct{ rerun, slow, stuck, late []int64 }
 
 func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) chaosSeqs {
 	t.Helper()
@@ -266,6 +274,15 @@ func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) 
 		s.Sim.SetMeter(830001+i, "0.0.1", zuoratest.Step{Status: 8})
 		s.Sim.SetMeter(830011+i, "0.0.1", zuoratest.Step{Status: 8, Latency: 3 * time.Second})
 		s.Sim.SetMeter(830021+i, "0.0.1", zuoratest.Step{Status: 7})
+	}
+	for i := range int64(5) {
+		seqs.late = append(seqs.late, 830031+i)
+		s.Sim.SetMeter(830031+i, "0.0.1", zuoratest.Step{Status: 7})
+	}
+	daily, _ := e2eDaily(t, 7*time.Minute, "5m")
+	e2eExpecting(t, s, seqs.late, daily, "COMPLETED", 7, nil)
+	if _, err := containers[0].Invoke(t.Context(), []byte(e2eTick)); err != nil { // before the summaries slow down
+		t.Errorf("the scheduled run: %v", err)
 	}
 	s.Sim.SetSummaryFault(zuoratest.Fault{Latency: 10 * time.Second})
 	defer s.Sim.SetSummaryFault()
@@ -325,7 +342,7 @@ func (seqs chaosSeqs) account(t *testing.T, alerts []localstack.Alert) (missing 
 		got[fmt.Sprintf("%d %s", msg.MeterID, what)]++
 	}
 	owed := map[string][]int64{"alert": append(append([]int64(nil), seqs.rerun...), seqs.slow...), "rerun": seqs.rerun,
-		"stuck": seqs.stuck, "resolved": seqs.stuck}
+		"stuck": seqs.stuck, "resolved": seqs.stuck, "late": seqs.late}
 	for what, ids := range owed {
 		for _, id := range ids {
 			key := fmt.Sprintf("%d %s", id, what)

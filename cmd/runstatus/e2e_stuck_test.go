@@ -217,11 +217,12 @@ func TestStuckRunCalloutEndToEnd(t *testing.T) {
 	if status != 200 || strings.Join(events, ",") != "stuck" || msgs[0].Stuck == nil || e2eDuration(t, msgs[0].Stuck.For) < 10*time.Second {
 		t.Fatalf("a callout of a run started 10 s ago: %d %+v; %v %+v", status, r, events, msgs)
 	}
+	ended := time.Now().UTC().Format(time.RFC3339) // R-1 fails; the polls see it after
 	s.Sim.SetMeter(904, "0.0.1", zuoratest.Step{Status: 8})
 	for range 2 {
 		e2eInvoke(t, s, `{"meterId": 904, "version": "0.0.1"}`)
 	}
-	e2eDeliver(t, n, "st-2", e2eCallout(904, "R-1", "FAILED", started, time.Now().UTC().Format(time.RFC3339)))
+	e2eDeliver(t, n, "st-2", e2eCallout(904, "R-1", "FAILED", started, ended))
 	if events, _ = e2eStuckMessages(t, s); strings.Join(events, ",") != "alert" {
 		t.Errorf("the stuck run failed: %v, want one FAILED page", events)
 	}
@@ -271,5 +272,29 @@ func TestStuckRunEndedByAnotherSessionEndToEnd(t *testing.T) {
 	e2eDeliver(t, n, "so-3", e2eCallout(905, "R-3", "RUNNING", zuoraTime(-time.Second), ""))
 	if events, _ := e2eStuckMessages(t, s); len(events) != 0 {
 		t.Errorf("R-3 running for a second: %v, want nothing", events)
+	}
+}
+
+// A callout the memory cannot record (the table unreadable) and that pages
+// nothing without it is answered 503, so that Zuora's retry brings it back:
+// here a run's start, which a stuck page needs. Answered 200 before, the
+// news was lost with the stuck page.
+func TestStuckCalloutUnrecordedEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
+	n := s.CalloutNotifier()
+	n.Attempts = 1
+	started := time.Now().Add(-10 * time.Second).UTC().Format("2006-01-02T15:04:05-0700")
+	body := e2eCallout(906, "R-1", "RUNNING", started, "")
+	s.SetFaults(failOn("DynamoDB.BatchGetItem"))
+	if status, r := e2eDeliver(t, n, "su-1", body); status != 503 || r.Error == nil || r.Error.Type != "StateUnavailable" {
+		t.Errorf("the table unreadable: %d %+v, want 503 StateUnavailable", status, r)
+	}
+	s.SetFaults(nil)
+	if status, _ := e2eDeliver(t, n, "su-1", body); status != 200 { // Zuora's retry
+		t.Errorf("Zuora's retry: %d", status)
+	}
+	if events, _ := e2eStuckMessages(t, s); strings.Join(events, ",") != "stuck" {
+		t.Errorf("messages %v, want the stuck page", events)
 	}
 }

@@ -96,6 +96,9 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 		if m != nil {
 			m.ID = transitionID(next.Meter, m.Event, prev.Rev+1, i)
 			m.Report, m.LastSeen = obs.Report, prev.CheckedAt
+			if m.AfterMute {
+				m.LastSeen = time.Time{} // the last check was inside the mute, in the failure
+			}
 			next.Outbox = enqueue(next.Outbox, *m)
 		}
 	}

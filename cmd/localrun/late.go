@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/example/zuora-runstatus/internal/expect"
+	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
+	"github.com/example/zuora-runstatus/zuora/zuoratest"
+)
+
+// The meters make run shows late and muted.
+const (
+	lateMeter  = 109 // due every hour, and no run for three hours
+	mutedMeter = 110 // FAILED during a mute
+)
+
+// sendLate shows a late page: meter 109, on the watch list since three
+// hours ago with runs due every hour (grace 10m), has not run since — the
+// stack writes its item as a PUT watch would have left it then, since only
+// due times after an expectation was set count. A scheduled run judges
+// its last due time, finds no run, asks the Zuora simulator's summary,
+// which has no session either, and pages late. It first shows the PUT
+// with an expectation itself on another meter, and what it answers.
+func sendLate(ctx context.Context, s *localstack.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	s.Sim.SetMeter(lateMeter, "0.0.1", zuoratest.Step{Status: 7})
+	if err := sendHTTP(ctx, s, "PUT", "/meters/104/2.0.0/watch", `{"expect": {"cron": "30 6 * * 1-5", "timezone": "America/New_York", "grace": "45m"}}`); err != nil {
+		return err
+	}
+	hourly, err := expect.New("0 * * * *", "UTC", "10m")
+	if err != nil {
+		return err
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	item, err := statestore.Item(memory.State{Meter: memory.Meter{MeterID: lateMeter, Version: "0.0.1"}, Watched: true,
+		Status: "COMPLETED", StatusCode: 7, CheckedAt: at.Add(-3 * time.Hour), ChangedAt: at.Add(-3 * time.Hour), Rev: 1,
+		Expect: &hourly, ExpectSince: at.Add(-3 * time.Hour)})
+	if err == nil {
+		_, err = dynamodb.NewFromConfig(s.AWSConfig()).BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]dbtypes.WriteRequest{
+			localstack.StateTableName: {{PutRequest: &dbtypes.PutRequest{Item: item}}}}})
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== meter %d: watched since %s with runs due every hour (\"0 * * * *\", UTC, grace 10m), and none since; a scheduled run:\n",
+		lateMeter, at.Add(-3*time.Hour).Format(time.Kitchen))
+	r, err := s.Invoke(ctx, []byte(`{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`))
+	if err != nil {
+		return err
+	}
+	printReply(os.Stdout, r)
+	fmt.Println()
+	return nil
+}
+
+// sendMute shows a mute: meter 110 is muted for maintenance; its check
+// finds it FAILED, says so and pages nothing; the mute is lifted, and the
+// next check pages the failure still open, once, afterMute.
+func sendMute(ctx context.Context, s *localstack.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	s.Sim.SetMeter(mutedMeter, "0.0.1", zuoratest.Step{Status: 8})
+	until := time.Now().Add(4 * time.Hour).UTC().Format(time.RFC3339)
+	check := fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, mutedMeter)
+	path := fmt.Sprintf("/meters/%d/0.0.1/mute", mutedMeter)
+	steps := []func() error{
+		func() error {
+			return sendHTTP(ctx, s, "PUT", path, `{"until": "`+until+`", "reason": "billing migration, CHG-4711"}`)
+		},
+		func() error { return sendDirect(ctx, s, check, "its check while muted") },
+		func() error { return sendHTTP(ctx, s, "DELETE", path, "") },
+		func() error { return sendDirect(ctx, s, check, "its check after the mute") },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendHTTP sends an HTTP API request through the function and prints it.
+func sendHTTP(ctx context.Context, s *localstack.Stack, method, path, body string) error {
+	ev, err := json.Marshal(map[string]any{"version": "2.0", "routeKey": method + " " + path, "rawPath": path, "body": body,
+		"requestContext": map[string]any{"requestId": "localrun", "http": map[string]any{"method": method, "path": path}}})
+	if err != nil {
+		return err
+	}
+	r, err := s.Invoke(ctx, ev)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== %s %s %s\n", method, path, body)
+	printReply(os.Stdout, r)
+	fmt.Println()
+	return nil
+}
+
+// sendDirect invokes the function with a direct payload and prints it.
+func sendDirect(ctx context.Context, s *localstack.Stack, payload, what string) error {
+	r, err := s.Invoke(ctx, []byte(payload))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== meter %d, %s: %s\n", mutedMeter, what, payload)
+	printReply(os.Stdout, r)
+	fmt.Println()
+	return nil
+}
