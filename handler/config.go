@@ -31,6 +31,10 @@ type Config struct {
 	// With a Store only: stuck runs (STUCK_AFTER, 0 for off; STUCK_FACTOR).
 	StuckAfter  time.Duration
 	StuckFactor float64
+
+	// WidgetActions (WIDGET_ACTIONS): the dashboard widget's buttons check
+	// and mute meter versions; off, a button's call is refused.
+	WidgetActions bool
 }
 
 func (c Config) validate() error {

@@ -105,7 +105,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		h.log.WarnContext(ctx, "invalid request", "source", req.Source, "errorType", TypeInvalidRequest, "error", err.Error())
 		return h.fail(req, err, nil)
 	}
-	if req.Reply == trigger.ReplyHTTP {
+	if req.Reply == trigger.ReplyHTTP || req.Reply == trigger.ReplyWidget { // a person waits for both
 		budget := httpBudget
 		if req.Route == trigger.RouteCallout {
 			budget = calloutBudget
@@ -119,6 +119,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return h.serveCheck(ctx, req)
 	case trigger.RouteCallout:
 		return h.serveCallout(ctx, req)
+	case trigger.RouteWidget:
+		return h.serveWidget(ctx, req)
 	}
 	return h.serveWatchList(ctx, req)
 }

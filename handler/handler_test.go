@@ -367,6 +367,11 @@ func TestSampleEvents(t *testing.T) {
 				if r := decode[reply.Result](t, []byte(resp.Body)); req.Route == trigger.RouteCheck && r.MeterID != req.Checks[0].MeterID {
 					t.Errorf("body = %s", resp.Body)
 				}
+			case trigger.ReplyWidget:
+				var html string
+				if err := json.Unmarshal(out, &html); err != nil || !strings.Contains(html, "watched") {
+					t.Errorf("widget = %.200s (%v)", out, err)
+				}
 			case trigger.ReplyBatch:
 				if b := decode[reply.Batch](t, out); b.Summary.Total != len(req.Checks) {
 					t.Errorf("batch = %s", out)

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string) int {
 	opts := stackFlags(fs)
 	dir := fs.String("events", "events", "`directory` of *.json events to send, in name order (env.json is skipped)")
 	event := fs.String("event", "", "send this one event `file` instead")
+	out := fs.String("out", ".local", "`directory` make run writes the dashboard widget's HTML and screenshots to")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,7 +64,11 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	fmt.Printf("stack up in %s: Zuora simulator %s, moto %s\n\n", time.Since(started).Round(time.Millisecond), s.Sim.URL, s.MotoURL)
-	code := sendEvents(ctx, s, files, *event == "")
+	var scenarios func(context.Context, *localstack.Stack) (int, string)
+	if *event == "" {
+		scenarios = func(ctx context.Context, s *localstack.Stack) (int, string) { return sendScenarios(ctx, s, *dir, *out) }
+	}
+	code := sendEvents(ctx, s, files, scenarios)
 	if err := s.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "localrun: closing the stack:", err)
 		code = 1
@@ -96,9 +101,9 @@ func eventFiles(dir, event string) ([]string, error) {
 }
 
 // sendEvents invokes the function with each file and prints the replies;
-// with all (make run), the scenarios beyond them too (sendScenarios); then
+// then the scenarios beyond them, when set (make run's sendScenarios); then
 // it prints the alerts and a summary. It returns the exit code.
-func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bool) int {
+func sendEvents(ctx context.Context, s *localstack.Stack, files []string, scenarios func(context.Context, *localstack.Stack) (int, string)) int {
 	var failed, harnessErrors int
 	for _, f := range files {
 		r, err := sendEvent(ctx, s, f)
@@ -113,9 +118,9 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 		}
 	}
 	machine := ""
-	if all {
+	if scenarios != nil {
 		var errs int
-		errs, machine = sendScenarios(ctx, s)
+		errs, machine = scenarios(ctx, s)
 		harnessErrors += errs
 	}
 	alerts, err := s.DrainAlerts(ctx)
@@ -139,9 +144,10 @@ func sendEvents(ctx context.Context, s *localstack.Stack, files []string, all bo
 
 // sendScenarios is make run's part beyond the sample events: the Zuora
 // simulator's callouts (a failure, and a stuck run), a late run, a mute,
-// and the state machine. It returns the harness errors and what became of
-// the state machine's execution.
-func sendScenarios(ctx context.Context, s *localstack.Stack) (harnessErrors int, machine string) {
+// the state machine, and the dashboard widget of the watch list they left
+// (its HTML and screenshots into out). It returns the harness errors and
+// what became of the state machine's execution.
+func sendScenarios(ctx context.Context, s *localstack.Stack, eventsDir, out string) (harnessErrors int, machine string) {
 	for _, sc := range []struct {
 		name string
 		send func(context.Context, *localstack.Stack) error
@@ -161,6 +167,10 @@ func sendScenarios(ctx context.Context, s *localstack.Stack) (harnessErrors int,
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localrun: state machine:", err)
 		machine = ", state machine did not succeed"
+		harnessErrors++
+	}
+	if err := sendWidget(ctx, s, eventsDir, out); err != nil {
+		fmt.Fprintln(os.Stderr, "localrun: widget:", err)
 		harnessErrors++
 	}
 	return harnessErrors, machine

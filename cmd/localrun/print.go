@@ -32,9 +32,18 @@ func printReply(w io.Writer, r localstack.Reply) {
 			}
 		}
 		fmt.Fprintf(w, "\n%s\n", pretty(h.Body))
+	case isWidgetHTML(r.Body):
+		fmt.Fprintf(w, "the dashboard widget's HTML, %d bytes (make run writes it to a file at its end)\n", len(r.Body))
 	default:
 		fmt.Fprintln(w, pretty(string(r.Body)))
 	}
+}
+
+// isWidgetHTML reports whether a reply is HTML as a JSON string: the
+// dashboard widget's answer.
+func isWidgetHTML(body []byte) bool {
+	var s string
+	return json.Unmarshal(body, &s) == nil && strings.HasPrefix(strings.TrimSpace(s), "<")
 }
 
 // printAlert writes an alert: its subject, attributes by name, and the

@@ -178,7 +178,8 @@ func loadStuck(env func(string) string, h *handler.Config, memory bool) error {
 }
 
 // loadAlerts reads what the messages say besides the result: the link,
-// and whether Zuora is asked why a run failed.
+// and whether Zuora is asked why a run failed; and whether the dashboard
+// widget's buttons act.
 func loadAlerts(env func(string) string, h *handler.Config) error {
 	if h.AlertLink = env("ALERT_LINK"); h.AlertLink != "" && !alert.IsLinkTemplate(h.AlertLink) {
 		return configError("ALERT_LINK", fmt.Errorf("%q is not an https:// URL (with {meterId}, {version} or {sessionId} to fill in), of at most %d characters", truncate(h.AlertLink, 60), alert.MaxLinkTemplate))
@@ -188,6 +189,12 @@ func loadAlerts(env func(string) string, h *handler.Config) error {
 		var err error
 		if h.AlertDetails, err = strconv.ParseBool(v); err != nil {
 			return configError("ALERT_DETAILS", fmt.Errorf("%q is not true or false", v))
+		}
+	}
+	if v := env("WIDGET_ACTIONS"); v != "" {
+		var err error
+		if h.WidgetActions, err = strconv.ParseBool(v); err != nil {
+			return configError("WIDGET_ACTIONS", fmt.Errorf("%q is not true or false", v))
 		}
 	}
 	return nil

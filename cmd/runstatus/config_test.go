@@ -103,12 +103,13 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"ALERT_LINK", "http://zuora.example.com/meters/{meterId}"},
 		{"ALERT_LINK", "zuora.example.com"},
 		{"ALERT_DETAILS", "sometimes"},
+		{"WIDGET_ACTIONS", "yes please"},
 	}
 	stuck := baseEnv()
 	stuck["STATE_TABLE"], stuck["STUCK_AFTER"], stuck["STUCK_FACTOR"] = "zuora-state", "6h", "2.5"
-	stuck["ALERT_LINK"], stuck["ALERT_DETAILS"] = "https://zuora.example.com/meters/{meterId}", "false"
+	stuck["ALERT_LINK"], stuck["ALERT_DETAILS"], stuck["WIDGET_ACTIONS"] = "https://zuora.example.com/meters/{meterId}", "false", "true"
 	if s, err := loadSettings(envOf(stuck)); err != nil || s.handler.StuckAfter != 6*time.Hour || s.handler.StuckFactor != 2.5 ||
-		s.handler.AlertDetails || s.handler.AlertLink == "" {
+		s.handler.AlertDetails || s.handler.AlertLink == "" || !s.handler.WidgetActions {
 		t.Errorf("stuck runs and alerts: %+v, %v", s.handler, err)
 	}
 	withTable := baseEnv()

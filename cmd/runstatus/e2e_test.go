@@ -70,6 +70,8 @@ type e2eReply struct {
 	// scheduled: a scheduled run's reply, which lists only the notable
 	// checks and counts every one of these meters in its summary.
 	scheduled int
+	widget    bool // the dashboard widget's HTML, as a JSON string, counting these watched
+	watched   int
 }
 
 // e2eEvents holds a row for every sample in events/ (env.json excepted),
@@ -88,6 +90,7 @@ var e2eEvents = map[string]e2eReply{
 	"apigw-rest.json":           {http: 200, checks: []string{"102 0.0.1 FAILED +alert"}, trackID: "billing-close-2026-11-28"},
 	"batch.json": {batch: true, checks: []string{"101 0.0.1 COMPLETED", "102 0.0.1 FAILED open", "103 1.2.0 COMPLETED",
 		"104 2.0.0 COMPLETED", "105 0.1.0 PAUSED open", "106 0.0.1 UNKNOWN", "999 0.0.1 !MeterNotFound"}},
+	"cloudwatch-widget.json":    {widget: true, watched: 3}, // 102, and WATCH_METERS' 101 and 104
 	"direct.json":               {checks: []string{"104 2.0.0 COMPLETED"}, trackID: "billing-job-42"},
 	"eventbridge-custom.json":   {checks: []string{"102 0.0.1 FAILED open"}},
 	"eventbridge-schedule.json": {batch: true, scheduled: 3, checks: []string{"102 0.0.1 FAILED open"}},
@@ -143,6 +146,13 @@ func e2eCheckReply(t *testing.T, name string, want e2eReply, r localstack.Reply)
 	t.Helper()
 	if r.Failed() {
 		t.Errorf("%s: %s: %s", name, r.ErrorType, r.ErrorMessage)
+		return nil
+	}
+	if want.widget {
+		var html string
+		if err := json.Unmarshal(r.Body, &html); err != nil || !strings.Contains(html, fmt.Sprintf("<b>%d</b> watched", want.watched)) {
+			t.Errorf("%s: %.300s (%v), want the widget's HTML with %d watched", name, r.Body, err, want.watched)
+		}
 		return nil
 	}
 	body := r.Body

@@ -26,6 +26,7 @@ func TestSampleEvents(t *testing.T) {
 		"apigw-rest-proxy.json":     {ReplyHTTP, "apigw-rest", RouteCheck, 1},
 		"apigw-rest.json":           {ReplyHTTP, "apigw-rest", RouteCheck, 1},
 		"batch.json":                {ReplyBatch, "batch", RouteCheck, 7},
+		"cloudwatch-widget.json":    {ReplyWidget, "widget", RouteWidget, 0},
 		"direct.json":               {ReplySingle, "direct", RouteCheck, 1},
 		"eventbridge-custom.json":   {ReplySingle, "eventbridge", RouteCheck, 1},
 		"eventbridge-schedule.json": {ReplyBatch, "scheduled", RouteCheck, 0},

@@ -3,7 +3,8 @@
 // answer the caller reads. Every trigger of the contract comes through
 // Parse — a direct payload or a batch (Step Functions, aws lambda invoke),
 // an EventBridge rule's or Scheduler's event, API Gateway's REST (payload
-// 1.0) and HTTP API (payload 2.0) requests and function URLs — and every
+// 1.0) and HTTP API (payload 2.0) requests and function URLs, a CloudWatch
+// custom widget's call (internal/widget reads its context) — and every
 // error it finds wraps ErrInvalid, so that the handler maps them to
 // InvalidRequest in one place. It decides nothing and calls nothing: it
 // knows the contract's shapes, not what the function does with them.
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/example/zuora-runstatus/internal/callout"
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/widget"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -45,6 +47,7 @@ const (
 	ReplySingle Reply = iota
 	ReplyBatch
 	ReplyHTTP
+	ReplyWidget // a CloudWatch custom widget's: the HTML, as a JSON string
 )
 
 // Route is what a request asks for.
@@ -58,6 +61,7 @@ const (
 	RouteCallout              // POST /callouts/meter-session
 	RouteMute                 // PUT /meters/{meterId}/{version}/mute
 	RouteUnmute               // DELETE /meters/{meterId}/{version}/mute
+	RouteWidget               // a CloudWatch custom widget's call (its button's too)
 )
 
 // Request is a payload understood.
@@ -76,7 +80,8 @@ type Request struct {
 	// Expect is RouteWatch's body's "expect" object, as it came (the
 	// handler reads it: its checks need the time); nil: none.
 	Expect json.RawMessage
-	Mute   Mute // RouteMute's body
+	Mute   Mute         // RouteMute's body
+	Widget widget.Event // RouteWidget's call
 }
 
 // Mute is PUT …/mute's body: until when, and why.
@@ -117,6 +122,7 @@ type probe struct {
 	Detail         json.RawMessage `json:"detail"`
 	RequestContext json.RawMessage `json:"requestContext"`
 	HTTPMethod     json.RawMessage `json:"httpMethod"`
+	WidgetContext  json.RawMessage `json:"widgetContext"`
 }
 
 // Parse decides what a payload is and validates it.
@@ -126,6 +132,12 @@ func Parse(payload []byte) (Request, error) {
 		return Request{}, err
 	}
 	switch {
+	case p.WidgetContext != nil: // first: a widget button's params name a meter too
+		ev, err := widget.ParseEvent(payload)
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return Request{Reply: ReplyWidget, Source: "widget", Route: RouteWidget, Widget: ev}, err
 	case p.RequestContext != nil:
 		return parseHTTP(payload, p)
 	case p.DetailType != nil || p.Detail != nil:

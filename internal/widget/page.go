@@ -26,6 +26,9 @@ type Page struct {
 	// Error, when set, is shown instead of the list: the table could not
 	// be read. The widget says so rather than failing the invocation.
 	Error string
+	// Notice, when set, is shown above the list: what a button's action
+	// did (a check's status, or why it could not be done).
+	Notice string
 	// Now is when the page is drawn: what "3h ago" and "muted" are measured
 	// from. Zero: the time Render is called.
 	Now time.Time

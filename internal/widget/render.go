@@ -37,6 +37,7 @@ var tmpl = template.Must(template.New("widget").Parse(templateText))
 type view struct {
 	Theme   string
 	Error   string
+	Notice  string
 	Counts  counts
 	LastRun string
 	Zone    string
@@ -66,6 +67,7 @@ func Render(p Page) (string, error) {
 		v.Error = clipRunes(p.Error, maxError)
 		return execute("page", v)
 	}
+	v.Notice = clipRunes(p.Notice, maxError)
 	v.Counts = count(p.Rows, c.now)
 	v.LastRun = "never"
 	if !p.LastScheduledRun.IsZero() {

@@ -222,8 +222,12 @@ func TestRenderEscapes(t *testing.T) {
 		Checked: true, AlertStatus: `<iframe src=//evil>`, MutedUntil: now.Add(time.Hour), MuteReason: "</style><svg onload=alert(5)>",
 		Link: `https://ok.example.com/"><img src=x onerror=alert(6)>`})
 	p.FunctionARN = `arn" onmouseover="alert(7)`
+	p.Notice = `Checked meter 9: <img src=x onerror=alert(8)>`
 	out := render(t, p)
 	markupOK(t, out)
+	if !strings.Contains(text(out), p.Notice) {
+		t.Error("the notice does not read as it was written")
+	}
 	if !strings.Contains(out, "&lt;img src=x onerror=&#34;document.title=&#39;pwned&#39;;alert(1)&#34;&gt;") {
 		t.Error("the hostile reason is not shown as text")
 	}

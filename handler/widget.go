@@ -1,0 +1,170 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/example/zuora-runstatus/internal/alert"
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/reply"
+	"github.com/example/zuora-runstatus/internal/trigger"
+	"github.com/example/zuora-runstatus/internal/widget"
+)
+
+// widgetDocs is what the console's widget editor shows (a call with
+// "describe": true).
+const widgetDocs = "## Zuora meter runs: the watch list\n" +
+	"Every watched meter version, problems first: open alerts, stuck and late runs, pages still owed, mutes. " +
+	"Params: `limit`, the rows shown (1-500, default 100). With the stack's `WidgetActions`, each row has " +
+	"*Check now* and *Mute 4h* / *Unmute*."
+
+// serveWidget answers a CloudWatch custom widget's call with the watch list
+// as HTML, after its button's action when one was pressed (only with
+// WIDGET_ACTIONS: whoever sees the widget can invoke the function). A table
+// it cannot read is a message in the widget, not a Lambda error.
+func (h *Handler) serveWidget(ctx context.Context, req trigger.Request) ([]byte, error) {
+	ev := req.Widget
+	if ev.Describe {
+		return json.Marshal(widgetDocs)
+	}
+	var notice string
+	if ev.Action != nil {
+		if !h.cfg.WidgetActions {
+			return h.fail(req, invalid("the widget's actions are off (WIDGET_ACTIONS): %s changed nothing", ev.Action.Kind), nil)
+		}
+		notice = h.widgetAction(ctx, *ev.Action)
+	}
+	start := time.Now()
+	p := h.widgetPage(ctx, ev)
+	read := time.Since(start)
+	p.Notice = notice
+	html, err := widget.Render(p)
+	if err != nil {
+		return nil, err
+	}
+	h.log.InfoContext(ctx, "widget", "rows", len(p.Rows), "bytes", len(html), "readMs", read.Milliseconds(),
+		"renderMs", (time.Since(start) - read).Milliseconds(), "action", ev.Action != nil)
+	return json.Marshal(html)
+}
+
+// widgetPage is the widget's page for ev: every watched meter version and
+// WATCH_METERS, read in one pass over the table, beside the scheduled
+// runs' mark.
+func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
+	now := h.now()
+	p := widget.Page{Limit: ev.Limit, Theme: ev.Context.Theme, Zone: ev.Context.Location(), Now: now,
+		Actions: h.cfg.WidgetActions, FunctionARN: functionARN(ctx)}
+	if h.store == nil {
+		p.Error = "The function has no STATE_TABLE, so no watch list."
+		return p
+	}
+	var last memory.Schedule
+	var wg sync.WaitGroup
+	wg.Go(func() { last, _ = h.store.Schedule(ctx) }) // without it, "never"
+	all, err := h.store.AllStates(ctx)
+	wg.Wait()
+	if err != nil {
+		h.stateUnavailable(ctx, err, "showing", "the widget")
+		p.Error = "The state table could not be read; the function's log says why."
+		return p
+	}
+	p.LastScheduledRun = last.LastRun
+	watched := slices.Clone(h.cfg.WatchMeters)
+	for _, s := range all {
+		if s.Watched || slices.Contains(watched, s.Meter) {
+			p.Rows = append(p.Rows, h.widgetRow(s, now))
+			watched = slices.DeleteFunc(watched, func(m memory.Meter) bool { return m == s.Meter })
+		}
+	}
+	for _, m := range watched { // WATCH_METERS not checked yet
+		p.Rows = append(p.Rows, widget.Row{MeterID: m.MeterID, Version: m.Version})
+	}
+	return p
+}
+
+// widgetRow is s as a row of the widget.
+func (h *Handler) widgetRow(s memory.State, now time.Time) widget.Row {
+	r := widget.Row{MeterID: s.MeterID, Version: s.Version, Status: s.Status, StatusCode: s.StatusCode, Checked: s.Rev > 0,
+		ChangedAt: s.ChangedAt, CheckedAt: s.CheckedAt, AlertStatus: s.AlertStatus, AlertOpenSince: s.AlertSince,
+		OwedPages: len(s.Outbox), Link: alert.Link(h.cfg.AlertLink, s.MeterID, s.Version, s.Session)}
+	if s.Stuck != nil {
+		r.StuckSince = s.RunStart
+	}
+	if s.Late != nil {
+		r.LateDue = s.Late.Due
+	}
+	if s.Expect != nil {
+		r.NextDueAt = s.Expect.Next(now)
+	}
+	if s.Mute.Muted(now) {
+		r.MutedUntil, r.MuteReason = s.Mute.Until, s.Mute.Reason
+	}
+	return r
+}
+
+// widgetAction does what a widget's button asks, and says what became of
+// it: a check as a direct invocation's (its pages, its memory), a mute for
+// widget.MuteFor, or its end.
+func (h *Handler) widgetAction(ctx context.Context, a widget.Action) string {
+	m := memory.Meter{MeterID: a.MeterID, Version: a.Version}
+	what := fmt.Sprintf("meter %d version %s", m.MeterID, m.Version)
+	var err error
+	switch a.Kind {
+	case widget.ActionCheck:
+		checks := []trigger.Check{{Meter: m}}
+		h.applyDefaults(ctx, checks)
+		mo := memory.Recall(ctx, h.store, []memory.Meter{m})
+		res, cerr := h.check(ctx, checks[0], mo, runBudget{})
+		mo.Wait()
+		if cerr == nil {
+			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert))
+		}
+		err = cerr
+	case widget.ActionMute:
+		until := h.now().Add(widget.MuteFor).UTC()
+		if err = h.storeMute(ctx, m, &memory.Mute{Until: until, Reason: "muted from the dashboard"}); err == nil {
+			return fmt.Sprintf("Muted %s until %s.", what, until.Format(time.RFC3339))
+		}
+	case widget.ActionUnmute:
+		if err = h.storeMute(ctx, m, nil); err == nil {
+			return fmt.Sprintf("Unmuted %s: its next check pages what is still open.", what)
+		}
+	}
+	return fmt.Sprintf("Could not %s %s: %s", a.Kind, what, callerMessage(err, kindOf(err)))
+}
+
+// storeMute sets or ends a mute; without a store there is none.
+func (h *Handler) storeMute(ctx context.Context, m memory.Meter, mute *memory.Mute) error {
+	if h.store == nil {
+		return invalid("muting needs STATE_TABLE, which this function is not configured with")
+	}
+	if err := h.store.SetMute(ctx, m, mute); err != nil {
+		return causedBy(ErrStateUnavailable, err, "cannot record the mute; try again")
+	}
+	return nil
+}
+
+// alertNote says what a check's message became, for a widget's notice.
+func alertNote(a *reply.Alert) string {
+	switch {
+	case a == nil:
+		return ""
+	case a.Published:
+		return "; " + a.Event + " published"
+	}
+	return "; " + a.Event + " not published, it stays owed"
+}
+
+// functionARN is the function's own ARN, which the widget's buttons call
+// back: the invocation's, so that it names the alias or version invoked.
+func functionARN(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.InvokedFunctionArn
+	}
+	return ""
+}

@@ -1,0 +1,98 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/zuora"
+)
+
+// widgetEvent is the project's sample widget call, with a button's params
+// laid beside it when action is set.
+func widgetEvent(t *testing.T, action string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../events/cloudwatch-widget.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if action == "" {
+		return string(raw)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["widgetAction"], ev["meterId"], ev["version"] = action, 102, "0.0.1"
+	out, _ := json.Marshal(ev)
+	return string(out)
+}
+
+// invokeWidget invokes h as the console would, from the function's ARN,
+// and returns the HTML.
+func invokeWidget(t *testing.T, h *Handler, event string) (string, error) {
+	t.Helper()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-w",
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:zuora-runstatus-run-status"})
+	out, err := h.Invoke(ctx, []byte(event))
+	if err != nil {
+		return "", err
+	}
+	var html string
+	if err := json.Unmarshal(out, &html); err != nil {
+		t.Fatalf("the widget's answer is not a JSON string: %.200s", out)
+	}
+	return html, nil
+}
+
+// The widget: the watch list as HTML; its buttons only with WIDGET_ACTIONS,
+// calling the function's own ARN; a check from it is a check like any other
+// (its page), a mute holds; a table it cannot read is a message in it.
+func TestWidget(t *testing.T) {
+	off := newMemoryRig(t, Config{})
+	if err := off.store.SetWatch(context.Background(), memory.Meter{MeterID: 102, Version: "0.0.1"}, memory.Watch{Watched: true}); err != nil {
+		t.Fatal(err)
+	}
+	html, err := invokeWidget(t, off.h, widgetEvent(t, ""))
+	if err != nil || !strings.Contains(html, "<b>1</b> watched") || strings.Contains(html, "cwdb-action") {
+		t.Errorf("actions off: %v\n%.400s", err, html)
+	}
+	if _, err := invokeWidget(t, off.h, widgetEvent(t, "mute")); errorType(t, err) != TypeInvalidRequest || off.store.Get(memory.Meter{MeterID: 102, Version: "0.0.1"}).Mute != nil {
+		t.Errorf("a button with actions off: %v", err)
+	}
+
+	on := newMemoryRig(t, Config{WidgetActions: true})
+	on.zuora.set(102, "0.0.1", 8, zuora.Failed, true, true)
+	if err := on.store.SetWatch(context.Background(), memory.Meter{MeterID: 102, Version: "0.0.1"}, memory.Watch{Watched: true}); err != nil {
+		t.Fatal(err)
+	}
+	html, err = invokeWidget(t, on.h, widgetEvent(t, "check"))
+	if err != nil || !strings.Contains(html, "Checked meter 102 version 0.0.1: FAILED; alert published.") || len(on.sns.published()) != 1 {
+		t.Errorf("Check now: %v, %d published\n%.600s", err, len(on.sns.published()), html)
+	}
+	if !strings.Contains(html, `endpoint="arn:aws:lambda:us-east-1:123456789012:function:zuora-runstatus-run-status"`) {
+		t.Errorf("the buttons do not call the function's ARN:\n%.2000s", html)
+	}
+	html, _ = invokeWidget(t, on.h, widgetEvent(t, "mute"))
+	st := on.store.Get(memory.Meter{MeterID: 102, Version: "0.0.1"})
+	if st.Mute == nil || !st.Mute.Until.Equal(fixedNow.Add(4*time.Hour)) || !strings.Contains(html, "Muted meter 102") {
+		t.Errorf("Mute 4h: %+v\n%.600s", st.Mute, html)
+	}
+	html, _ = invokeWidget(t, on.h, widgetEvent(t, "unmute"))
+	if on.store.Get(memory.Meter{MeterID: 102, Version: "0.0.1"}).Mute != nil || !strings.Contains(html, "Unmuted meter 102") {
+		t.Errorf("Unmute:\n%.600s", html)
+	}
+
+	on.store.SetErr(errors.New("dynamodb: AccessDeniedException: arn:aws:iam::123456789012:role/x"))
+	html, err = invokeWidget(t, on.h, widgetEvent(t, ""))
+	if err != nil || !strings.Contains(html, "could not be read") || strings.Contains(html, "arn:aws:iam") {
+		t.Errorf("the table unreadable: %v\n%.600s", err, html)
+	}
+}
