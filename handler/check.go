@@ -143,13 +143,7 @@ func (h *Handler) confirmer(c trigger.Check, run runBudget) memory.Confirm {
 			h.log.WarnContext(ctx, "late check failed", "meterId", c.MeterID, "version", c.Version, "errorType", kindOf(err).Type, "error", err.Error())
 			return 0, err
 		}
-		sessions := 0
-		for _, g := range s.Groups {
-			if g.Session() != "" {
-				sessions++
-			}
-		}
-		return sessions, nil
+		return s.Sessions(), nil
 	}
 }
 

@@ -77,7 +77,7 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 	watched := slices.Clone(h.cfg.WatchMeters)
 	for _, s := range all {
 		if s.Watched || slices.Contains(watched, s.Meter) {
-			p.Rows = append(p.Rows, h.widgetRow(s, now))
+			p.Rows = append(p.Rows, widget.RowOf(s, now, alert.Link(h.cfg.AlertLink, s.MeterID, s.Version, s.Session)))
 			watched = slices.DeleteFunc(watched, func(m memory.Meter) bool { return m == s.Meter })
 		}
 	}
@@ -85,26 +85,6 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 		p.Rows = append(p.Rows, widget.Row{MeterID: m.MeterID, Version: m.Version})
 	}
 	return p
-}
-
-// widgetRow is s as a row of the widget.
-func (h *Handler) widgetRow(s memory.State, now time.Time) widget.Row {
-	r := widget.Row{MeterID: s.MeterID, Version: s.Version, Status: s.Status, StatusCode: s.StatusCode, Checked: s.Rev > 0,
-		ChangedAt: s.ChangedAt, CheckedAt: s.CheckedAt, AlertStatus: s.AlertStatus, AlertOpenSince: s.AlertSince,
-		OwedPages: len(s.Outbox), Link: alert.Link(h.cfg.AlertLink, s.MeterID, s.Version, s.Session)}
-	if s.Stuck != nil {
-		r.StuckSince = s.RunStart
-	}
-	if s.Late != nil {
-		r.LateDue = s.Late.Due
-	}
-	if s.Expect != nil {
-		r.NextDueAt = s.Expect.Next(now)
-	}
-	if s.Mute.Muted(now) {
-		r.MutedUntil, r.MuteReason = s.Mute.Until, s.Mute.Reason
-	}
-	return r
 }
 
 // widgetAction does what a widget's button asks, and says what became of

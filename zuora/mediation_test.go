@@ -72,8 +72,11 @@ func TestSummary(t *testing.T) {
 
 	// By session, for a callout's session id.
 	s, err = c.Summary(context.Background(), SummaryRequest{MeterID: 7, SessionIDs: []string{"R-2"}, GroupBy: []string{GroupSession}})
-	if err != nil || len(s.Groups) != 1 || s.Groups[0].Session() != "R-2" || s.Output != 5 || s.Errors != 1 {
+	if err != nil || len(s.Groups) != 1 || s.Groups[0].Session() != "R-2" || s.Output != 5 || s.Errors != 1 || s.Sessions() != 1 {
 		t.Errorf("by session: %+v, %v", s, err)
+	}
+	if by := (Summary{Groups: []SummaryGroup{{Dimensions: map[string]string{"errorCode": "1"}}}}); by.Sessions() != 0 {
+		t.Error("a group without a session counted as one")
 	}
 }
 

@@ -120,6 +120,18 @@ func foldKey(k string) string {
 	}, strings.ToLower(k))
 }
 
+// Sessions counts the groups that name a session: the sessions that ran,
+// in a summary grouped by GroupSession.
+func (s Summary) Sessions() int {
+	n := 0
+	for _, g := range s.Groups {
+		if g.Session() != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // Tally is a count of records in error by one key.
 type Tally struct {
 	Key    string

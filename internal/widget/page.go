@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
 // Page is what the widget shows: every watched meter version, and how to
@@ -56,6 +58,27 @@ type Row struct {
 	// Link is ALERT_LINK filled in for this meter version; shown only when
 	// it is an https URL.
 	Link string
+}
+
+// RowOf is the row of a meter version as the memory keeps it, at now, with
+// its ALERT_LINK filled in.
+func RowOf(s memory.State, now time.Time, link string) Row {
+	r := Row{MeterID: s.MeterID, Version: s.Version, Status: s.Status, StatusCode: s.StatusCode, Checked: s.Rev > 0,
+		ChangedAt: s.ChangedAt, CheckedAt: s.CheckedAt, AlertStatus: s.AlertStatus, AlertOpenSince: s.AlertSince,
+		OwedPages: len(s.Outbox), Link: link}
+	if s.Stuck != nil {
+		r.StuckSince = s.RunStart
+	}
+	if s.Late != nil {
+		r.LateDue = s.Late.Due
+	}
+	if s.Expect != nil {
+		r.NextDueAt = s.Expect.Next(now)
+	}
+	if s.Mute.Muted(now) {
+		r.MutedUntil, r.MuteReason = s.Mute.Until, s.Mute.Reason
+	}
+	return r
 }
 
 // The order of the table: problems first, the worst first, then muted

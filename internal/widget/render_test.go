@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/zuora-runstatus/internal/expect"
+	"github.com/example/zuora-runstatus/internal/memory"
 )
 
 var (
@@ -367,5 +370,28 @@ func BenchmarkRender5000(b *testing.B) {
 			b.ReportMetric(float64(len(out)), "html-bytes")
 			b.ReportMetric(float64(len(rowsOf(out))), "rows-shown")
 		})
+	}
+}
+
+// A row is the memory's state of a meter version: its open conditions, the
+// messages it owes, its next due time and its mute while it holds.
+func TestRowOf(t *testing.T) {
+	e, err := expect.New("0 2 * * *", "UTC", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := memory.State{Meter: memory.Meter{MeterID: 7, Version: "1"}, Status: "RUNNING", StatusCode: 5, Rev: 3,
+		CheckedAt: now, ChangedAt: now.Add(-time.Hour), AlertStatus: "FAILED", AlertSince: now.Add(-2 * time.Hour),
+		RunStart: now.Add(-time.Hour), Stuck: &memory.StuckAlert{Status: "RUNNING"}, Expect: &e,
+		Late: &memory.LateAlert{Due: now.Add(-3 * time.Hour)}, Outbox: []memory.Message{{Event: "alert"}},
+		Mute: &memory.Mute{Until: now.Add(time.Hour), Reason: "maintenance"}}
+	r := RowOf(s, now, "https://z.example/7")
+	if !r.Checked || r.OwedPages != 1 || !r.StuckSince.Equal(s.RunStart) || !r.LateDue.Equal(s.Late.Due) || r.NextDueAt.IsZero() ||
+		!r.MutedUntil.Equal(s.Mute.Until) || r.MuteReason != "maintenance" || r.AlertStatus != "FAILED" || r.Link == "" {
+		t.Errorf("row %+v", r)
+	}
+	s.Mute.Until, s.Stuck, s.Late, s.Expect = now.Add(-time.Minute), nil, nil, nil
+	if r = RowOf(s, now, ""); !r.MutedUntil.IsZero() || !r.StuckSince.IsZero() || !r.LateDue.IsZero() || !r.NextDueAt.IsZero() {
+		t.Errorf("a mute over, nothing stuck or late or due: %+v", r)
 	}
 }
