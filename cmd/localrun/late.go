@@ -88,14 +88,16 @@ func sendMute(ctx context.Context, s *localstack.Stack) error {
 	return nil
 }
 
+// httpEvent is an HTTP API (payload 2.0) request, as the stack's API sends it.
+func httpEvent(method, path, body string) []byte {
+	ev, _ := json.Marshal(map[string]any{"version": "2.0", "routeKey": method + " " + path, "rawPath": path, "body": body,
+		"requestContext": map[string]any{"requestId": "localrun", "http": map[string]any{"method": method, "path": path}}}) // strings always marshal
+	return ev
+}
+
 // sendHTTP sends an HTTP API request through the function and prints it.
 func sendHTTP(ctx context.Context, s *localstack.Stack, method, path, body string) error {
-	ev, err := json.Marshal(map[string]any{"version": "2.0", "routeKey": method + " " + path, "rawPath": path, "body": body,
-		"requestContext": map[string]any{"requestId": "localrun", "http": map[string]any{"method": method, "path": path}}})
-	if err != nil {
-		return err
-	}
-	r, err := s.Invoke(ctx, ev)
+	r, err := s.Invoke(ctx, httpEvent(method, path, body))
 	if err != nil {
 		return err
 	}

@@ -76,12 +76,7 @@ func watchForWidget(ctx context.Context, s *localstack.Stack) error {
 
 // silently sends an HTTP API request through the function, wanting a 200.
 func silently(ctx context.Context, s *localstack.Stack, method, path, body string) error {
-	ev, err := json.Marshal(map[string]any{"version": "2.0", "rawPath": path, "body": body,
-		"requestContext": map[string]any{"requestId": "localrun", "http": map[string]any{"method": method, "path": path}}})
-	if err != nil {
-		return err
-	}
-	r, err := s.Invoke(ctx, ev)
+	r, err := s.Invoke(ctx, httpEvent(method, path, body))
 	if h, ok := r.HTTP(); err == nil && (!ok || h.StatusCode != 200) {
 		err = fmt.Errorf("%s %s: %s", method, path, r.Body)
 	}

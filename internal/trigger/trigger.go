@@ -267,17 +267,24 @@ func routeRunStatus(r Request, req httpRequest, segs []string) (Request, error) 
 	return r, c.Validate()
 }
 
-func routeWatch(r Request, req httpRequest, segs []string) (Request, error) {
+// routeMeter reads a route that sets something of one meter version: put
+// or del as the method says, the meter version from the path.
+func routeMeter(r Request, req httpRequest, segs []string, put, del Route) (Request, error) {
 	switch req.method {
 	case "PUT":
-		r.Route = RouteWatch
+		r.Route = put
 	case "DELETE":
-		r.Route = RouteUnwatch
+		r.Route = del
 	default:
 		return r, invalid("method %s is not allowed here; use PUT or DELETE", truncate(req.method, 16))
 	}
 	m, err := meterOf(req, segs)
 	r.Checks = []Check{{Meter: m}}
+	return r, err
+}
+
+func routeWatch(r Request, req httpRequest, segs []string) (Request, error) {
+	r, err := routeMeter(r, req, segs, RouteWatch, RouteUnwatch)
 	if err != nil || r.Route == RouteUnwatch {
 		return r, err
 	}
@@ -294,16 +301,7 @@ func routeWatch(r Request, req httpRequest, segs []string) (Request, error) {
 }
 
 func routeMute(r Request, req httpRequest, segs []string) (Request, error) {
-	switch req.method {
-	case "PUT":
-		r.Route = RouteMute
-	case "DELETE":
-		r.Route = RouteUnmute
-	default:
-		return r, invalid("method %s is not allowed here; use PUT or DELETE", truncate(req.method, 16))
-	}
-	m, err := meterOf(req, segs)
-	r.Checks = []Check{{Meter: m}}
+	r, err := routeMeter(r, req, segs, RouteMute, RouteUnmute)
 	if err != nil || r.Route == RouteUnmute {
 		return r, err
 	}
