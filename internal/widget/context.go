@@ -1,8 +1,3 @@
-// Package widget is the watch list as a CloudWatch dashboard's custom
-// widget: the event CloudWatch sends (its widgetContext, the widget's params
-// and a button's params) and the HTML the function answers with. It reads
-// nothing and calls nothing: the caller fills a Page from the state table
-// and returns Render's string as the invocation's result.
 package widget
 
 import (

@@ -1,11 +1,8 @@
 package widget
 
 import (
-	"bytes"
-	_ "embed"
-	"encoding/json"
 	"fmt"
-	"html/template"
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -28,25 +25,6 @@ const (
 	maxError  = 1000
 )
 
-//go:embed widget.tmpl
-var templateText string
-
-var tmpl = template.Must(template.New("widget").Parse(templateText))
-
-// view is what the "page" template reads.
-type view struct {
-	Theme   string
-	Error   string
-	Notice  string
-	Counts  counts
-	LastRun string
-	Zone    string
-	Empty   bool
-	Rows    []template.HTML // each from the "row" template
-	More    int
-	MoreWhy string
-}
-
 // Why rows were left out.
 const (
 	whyLimit = "the widget's params.limit is %d."
@@ -55,26 +33,22 @@ const (
 
 // Render writes the widget's HTML for p: the counts, the last scheduled
 // run, then the rows, problems first, at most p.Limit of them and never
-// more than MaxBytes in all. The error is html/template's; it does not
-// happen with this package's template.
+// more than MaxBytes in all. The error is the HTML writer's refusal of this
+// package's own markup (see htmlWriter); the tests reach all of it, so it
+// does not happen.
 func Render(p Page) (string, error) {
 	c := newClock(p.Now, p.Zone)
-	v := view{Theme: ThemeLight, Zone: c.zone.String()}
+	var theme markup = sectionLight
 	if p.Theme == ThemeDark {
-		v.Theme = ThemeDark
+		theme = sectionDark
 	}
+	var w htmlWriter
 	if p.Error != "" {
-		v.Error = clipRunes(p.Error, maxError)
-		return execute("page", v)
-	}
-	v.Notice = clipRunes(p.Notice, maxError)
-	v.Counts = count(p.Rows, c.now)
-	v.LastRun = "never"
-	if !p.LastScheduledRun.IsZero() {
-		v.LastRun = c.when(p.LastScheduledRun)
+		writeError(&w, theme, clipRunes(p.Error, maxError))
+		return w.String()
 	}
 	rows := order(p.Rows, c.now)
-	v.Empty = len(rows) == 0
+	s := newSummary(p, c, theme, len(rows) == 0)
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -83,176 +57,318 @@ func Render(p Page) (string, error) {
 	// The page without its rows, saying the most "N more" could say (the
 	// most rows, the longer reason once escaped), is what the rows leave
 	// room for.
-	v.More, v.MoreWhy = len(rows), whySize
-	if l := fmt.Sprintf(whyLimit, MaxLimit); len(template.HTMLEscapeString(l)) > len(template.HTMLEscapeString(whySize)) {
-		v.MoreWhy = l
+	var frame htmlWriter
+	writeTop(&frame, s)
+	writeBottom(&frame, s.empty, len(rows), longestWhy())
+	if frame.err != nil {
+		return "", frame.err
 	}
-	frame, err := execute("page", v)
-	if err != nil {
-		return "", err
-	}
-	v.Rows, err = renderRows(rows[:limit], p, c, MaxBytes-len(frame))
-	if err != nil {
-		return "", err
-	}
-	v.More, v.MoreWhy = len(rows)-len(v.Rows), ""
-	switch {
-	case len(v.Rows) < limit:
-		v.MoreWhy = whySize
-	case v.More > 0:
-		v.MoreWhy = fmt.Sprintf(whyLimit, limit)
-	}
-	return execute("page", v)
-}
-
-// renderRows renders rows in order until the next would pass budget bytes.
-func renderRows(rows []*Row, p Page, c clock, budget int) ([]template.HTML, error) {
-	var buf bytes.Buffer
-	ends := make([]int, 0, len(rows))
-	for _, r := range rows {
-		start := buf.Len()
-		if err := tmpl.ExecuteTemplate(&buf, "row", newRowView(r, p, c)); err != nil {
-			return nil, fmt.Errorf("widget: a row: %w", err)
-		}
-		if buf.Len() > budget {
-			buf.Truncate(start)
+	budget := MaxBytes - frame.Len()
+	// One allocation for a page of typical rows and the row that would
+	// pass the budget, rather than a doubling series of them.
+	w.b = make([]byte, 0, min(MaxBytes, frame.Len()+limit*1280)+4096)
+	writeTop(&w, s)
+	start, shown := w.Len(), 0
+	for _, r := range rows[:limit] {
+		m := w.mark()
+		writeRow(&w, r, p, c)
+		if w.Len()-start > budget {
+			w.reset(m)
 			break
 		}
-		ends = append(ends, buf.Len())
+		shown++
 	}
-	all := buf.String()
-	out := make([]template.HTML, len(ends))
-	start := 0
-	for i, end := range ends {
-		// Safe: html/template wrote it, from the "row" template, which
-		// begins and ends in the HTML text of a table body, where it goes.
-		out[i] = template.HTML(all[start:end])
-		start = end
+	more, why := len(rows)-shown, ""
+	switch {
+	case shown < limit:
+		why = whySize
+	case more > 0:
+		why = fmt.Sprintf(whyLimit, limit)
 	}
-	return out, nil
+	writeBottom(&w, s.empty, more, why)
+	return w.String()
 }
 
-func execute(name string, data any) (string, error) {
-	var b strings.Builder
-	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
-		return "", fmt.Errorf("widget: %w", err)
+// longestWhy is the reason for "N more" that is the longer once escaped.
+func longestWhy() string {
+	if l := fmt.Sprintf(whyLimit, MaxLimit); len(html.EscapeString(l)) > len(html.EscapeString(whySize)) {
+		return l
 	}
-	return b.String(), nil
+	return whySize
 }
 
-// rowView is what the "row" template reads: every value as text, to be
-// escaped where it lands.
-type rowView struct {
-	MeterID                                           int64
-	Version                                           string
-	Badges                                            []badge
-	Checked                                           bool
-	Since, CheckedAt, AlertSince, StuckSince, LateDue string
-	NextDue, MutedUntil, MuteReason, Link             string
-	Actions                                           *actionsView
+// summary is the page around the rows.
+type summary struct {
+	theme                 markup // the section's start tag
+	counts                counts
+	lastRun, zone, notice string
+	empty                 bool // no row: the table is not drawn
+}
+
+func newSummary(p Page, c clock, theme markup, empty bool) summary {
+	s := summary{theme: theme, counts: count(p.Rows, c.now), lastRun: "never", zone: c.zone.String(),
+		notice: clipRunes(p.Notice, maxError), empty: empty}
+	if !p.LastScheduledRun.IsZero() {
+		s.lastRun = c.when(p.LastScheduledRun)
+	}
+	return s
+}
+
+// head is the page's beginning, before its section: CloudWatch takes no
+// script in a widget; there is none, and no inline event handler. The
+// console's own styles are turned off (cwdb-no-default-styles) so that the
+// widget looks the same in the console as in its tests.
+const head = `<div class="cwdb-no-default-styles"></div>
+<style>
+.zw{font:13px/1.4 "Amazon Ember","Helvetica Neue",Roboto,Arial,sans-serif;padding:4px 8px;box-sizing:border-box;max-width:100%;overflow-wrap:anywhere}
+.zw.light{background:#fff;color:#000716}.zw.dark{background:#0f1b2a;color:#d1d5db}
+.zw ul{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;gap:2px 12px}
+.zw li b{font-size:15px}.zw p{margin:2px 0 6px}
+.zw table{width:100%;border-collapse:collapse;table-layout:fixed}
+.zw th{text-align:left;font-weight:bold;padding:2px 4px}
+.zw td{vertical-align:top;padding:4px}
+.zw th.m{width:20%}.zw th.s{width:26%}.zw .t{white-space:nowrap}
+.zw .b{display:inline-block;margin:0 2px 2px 0;padding:0 4px;border-radius:3px;font-size:12px;font-weight:bold}
+.zw .a a{display:inline-block;margin:2px 4px 0 0;padding:0 6px;border:1px solid;border-radius:3px;cursor:pointer;font-weight:bold}
+.light .k{color:#5f6b7a}.light a{color:#0972d3}.light td,.light th{border-bottom:1px solid #e9ebed}
+.light .bad{background:#d91515;color:#fff}.light .warn{background:#8d6605;color:#fff}.light .ok{background:#037f0c;color:#fff}
+.light .n{background:#e9ebed;color:#000716}.light .mute{background:#5f6b7a;color:#fff}.light .err{background:#fff7f7;color:#d91515}
+.dark .k{color:#9ba7b6}.dark a{color:#42b4ff}.dark td,.dark th{border-bottom:1px solid #414d5c}
+.dark .bad{background:#ff7a7a;color:#0f1b2a}.dark .warn{background:#ffe347;color:#0f1b2a}.dark .ok{background:#29ad32;color:#0f1b2a}
+.dark .n{background:#414d5c;color:#fff}.dark .mute{background:#8d99a8;color:#0f1b2a}.dark .err{background:#1a2029;color:#ff7a7a}
+.zw .err{padding:6px 8px;border:1px solid}
+</style>
+`
+
+// The section's start tag, in either theme.
+const (
+	sectionLight = `<section class="zw ` + ThemeLight + `">`
+	sectionDark  = `<section class="zw ` + ThemeDark + `">`
+)
+
+func writeError(w *htmlWriter, theme markup, msg string) {
+	w.Markup(head)
+	w.Markup(theme)
+	w.Markup("\n" + `<p class="err" role="alert"><strong>The watch list could not be read.</strong> `)
+	w.Text(msg)
+	w.Markup("</p>\n</section>\n")
+}
+
+// writeTop writes the page up to its first row: the counts, the last
+// scheduled check, the notice, and the table's head (or that there is no
+// row).
+func writeTop(w *htmlWriter, s summary) {
+	w.Markup(head)
+	w.Markup(s.theme)
+	w.Markup("\n" + `<ul class="counts">`)
+	var pages markup = "pages owed"
+	if s.counts.PagesOwed == 1 {
+		pages = "page owed"
+	}
+	for _, n := range []struct {
+		n    int
+		what markup
+	}{{s.counts.Watched, "watched"}, {s.counts.AlertOn, "in an alert status"}, {s.counts.Stuck, "stuck"},
+		{s.counts.Late, "late"}, {s.counts.Muted, "muted"}, {s.counts.PagesOwed, pages}} {
+		w.Markup("\n<li><b>")
+		w.Int(int64(n.n))
+		w.Markup("</b> ")
+		w.Markup(n.what)
+		w.Markup("</li>")
+	}
+	w.Markup("\n</ul>\n" + `<p class="meta">Last scheduled check: <span class="t">`)
+	w.Text(s.lastRun)
+	w.Markup(`</span>. Times in `)
+	w.Text(s.zone)
+	w.Markup(`.</p>`)
+	if s.notice != "" {
+		w.Markup("\n" + `<p class="notice" role="status">`)
+		w.Text(s.notice)
+		w.Markup(`</p>`)
+	}
+	if s.empty {
+		w.Markup("\n<p>No meter version is watched.</p>")
+		return
+	}
+	w.Markup("\n<table>\n" + `<thead><tr><th class="m" scope="col">Meter</th><th class="s" scope="col">Status</th>` +
+		`<th scope="col">When</th></tr></thead>` + "\n<tbody>\n")
+}
+
+// writeBottom writes the page after its last row: the table's end, and how
+// many rows are not shown and why.
+func writeBottom(w *htmlWriter, empty bool, more int, why string) {
+	if !empty {
+		w.Markup("</tbody>\n</table>")
+	}
+	if more > 0 {
+		w.Markup("\n" + `<p class="more">`)
+		w.Int(int64(more))
+		w.Markup(" more not shown: ")
+		w.Text(why)
+		w.Markup("</p>")
+	}
+	w.Markup("\n</section>\n")
+}
+
+// writeRow writes one row of the table: the meter version, its badges,
+// and its times, link and buttons.
+func writeRow(w *htmlWriter, r *Row, p Page, c clock) {
+	muted := r.muted(c.now)
+	w.Markup(`<tr><td><b>`)
+	w.Int(r.MeterID)
+	w.Markup(`</b> <span class="k">v</span>`)
+	w.Text(clipRunes(r.Version, maxShown))
+	w.Markup(`</td><td>`)
+	for _, b := range badges(r, muted) {
+		w.Markup(b.tag)
+		w.Text(b.text)
+		w.Markup(`</span> `)
+	}
+	w.Markup(`</td><td>`)
+	writeTimes(w, r, c, muted)
+	if len(r.Link) <= maxLink {
+		if link := httpsLink(r.Link); link != "" {
+			w.Markup(`<div>`)
+			w.Link(link, "meter page")
+			w.Markup(`</div>`)
+		}
+	}
+	if p.Actions {
+		writeActions(w, r, p.FunctionARN, muted)
+	}
+	w.Markup("</td></tr>\n")
+}
+
+// writeTimes writes a row's times: since when its status holds and when it
+// was checked, its open alert, stuck run or late run, its next due time and
+// its mute.
+func writeTimes(w *htmlWriter, r *Row, c clock, muted bool) {
+	if r.Checked {
+		writeTime(w, "since", c.whenSet(r.ChangedAt))
+		w.Markup(`<div><span class="k">checked</span> <span class="t">`)
+		w.Text(c.whenSet(r.CheckedAt))
+		w.Markup(`</span></div>`)
+	} else {
+		w.Markup(`<div>not checked yet</div>`)
+	}
+	if r.AlertStatus != "" {
+		writeTime(w, "alert open since", c.whenSet(r.AlertOpenSince))
+	}
+	writeTime(w, "stuck, running since", c.whenSet(r.StuckSince))
+	writeTime(w, "late, due", c.whenSet(r.LateDue))
+	writeTime(w, "next due", c.whenSet(r.NextDueAt))
+	if muted {
+		w.Markup(`<div><span class="k">muted until</span> <span class="t">`)
+		w.Text(c.when(r.MutedUntil))
+		w.Markup(`</span>`)
+		if reason := clipRunes(r.MuteReason, maxReason); reason != "" {
+			w.Markup(": ")
+			w.Text(reason)
+		}
+		w.Markup(`</div>`)
+	}
+}
+
+// writeTime writes a time with what it is, when there is one.
+func writeTime(w *htmlWriter, what markup, when string) {
+	if when == "" {
+		return
+	}
+	w.Markup(`<div><span class="k">`)
+	w.Markup(what)
+	w.Markup(`</span> <span class="t">`)
+	w.Text(when)
+	w.Markup(`</span></div>`)
 }
 
 // badge is a status in words, with a colour that repeats them: the words
 // carry the meaning, so a reader who cannot tell the colours apart misses
-// nothing.
-type badge struct{ Text, Class string }
-
-func newRowView(r *Row, p Page, c clock) rowView {
-	muted := r.muted(c.now)
-	v := rowView{MeterID: r.MeterID, Version: clipRunes(r.Version, maxShown), Badges: badges(r, muted),
-		Checked: r.Checked, Since: c.whenSet(r.ChangedAt), CheckedAt: c.whenSet(r.CheckedAt),
-		NextDue: c.whenSet(r.NextDueAt), StuckSince: c.whenSet(r.StuckSince), LateDue: c.whenSet(r.LateDue)}
-	if r.AlertStatus != "" {
-		v.AlertSince = c.whenSet(r.AlertOpenSince)
-	}
-	if muted {
-		v.MutedUntil, v.MuteReason = c.when(r.MutedUntil), clipRunes(r.MuteReason, maxReason)
-	}
-	if len(r.Link) <= maxLink {
-		v.Link = httpsLink(r.Link)
-	}
-	if p.Actions {
-		v.Actions = newActionsView(r, p.FunctionARN, muted)
-	}
-	return v
+// nothing. tag is its start tag, which holds the colour's class.
+type badge struct {
+	text string
+	tag  markup
 }
+
+// The badges' start tags, by colour.
+const (
+	badgeBad  = `<span class="b bad">`
+	badgeWarn = `<span class="b warn">`
+	badgeOK   = `<span class="b ok">`
+	badgeNone = `<span class="b n">`
+	badgeMute = `<span class="b mute">`
+)
 
 func badges(r *Row, muted bool) []badge {
 	var bs []badge
 	switch {
 	case !r.Checked || r.Status == "":
-		bs = append(bs, badge{"NOT CHECKED", "n"})
+		bs = append(bs, badge{"NOT CHECKED", badgeNone})
 	case r.AlertStatus != "" && r.Status == r.AlertStatus:
-		bs = append(bs, badge{clipRunes(r.Status, maxShown), "bad"})
+		bs = append(bs, badge{clipRunes(r.Status, maxShown), badgeBad})
 	case r.Status == "COMPLETED":
-		bs = append(bs, badge{r.Status, "ok"})
+		bs = append(bs, badge{r.Status, badgeOK})
 	default:
-		bs = append(bs, badge{clipRunes(r.Status, maxShown), "n"})
+		bs = append(bs, badge{clipRunes(r.Status, maxShown), badgeNone})
 	}
 	switch {
 	case r.AlertStatus != "" && r.AlertStatus != r.Status: // a new run began; the failed one's alert is open
-		bs = append(bs, badge{"ALERT OPEN: " + clipRunes(r.AlertStatus, maxShown), "bad"})
+		bs = append(bs, badge{"ALERT OPEN: " + clipRunes(r.AlertStatus, maxShown), badgeBad})
 	case r.AlertStatus != "":
-		bs = append(bs, badge{"ALERT OPEN", "bad"})
+		bs = append(bs, badge{"ALERT OPEN", badgeBad})
 	}
 	if r.OwedPages > 0 {
-		bs = append(bs, badge{plural(r.OwedPages, "PAGE", "PAGES") + " OWED", "bad"})
+		bs = append(bs, badge{plural(r.OwedPages, "PAGE", "PAGES") + " OWED", badgeBad})
 	}
 	if !r.StuckSince.IsZero() {
-		bs = append(bs, badge{"STUCK", "warn"})
+		bs = append(bs, badge{"STUCK", badgeWarn})
 	}
 	if !r.LateDue.IsZero() {
-		bs = append(bs, badge{"LATE", "warn"})
+		bs = append(bs, badge{"LATE", badgeWarn})
 	}
 	if muted {
-		bs = append(bs, badge{"MUTED", "mute"})
+		bs = append(bs, badge{"MUTED", badgeMute})
 	}
 	return bs
 }
 
-// actionsView is a row's buttons: each calls the function back with its
-// params, after the console asks the confirmation.
-type actionsView struct {
-	Endpoint                                 string
-	Muted                                    bool
-	MuteLabel                                string // "Mute 4h": MuteFor
-	Check, Mute, Unmute                      template.HTML
-	ConfirmCheck, ConfirmMute, ConfirmUnmute string
-}
-
-func newActionsView(r *Row, endpoint string, muted bool) *actionsView {
+// writeActions writes a row's buttons: each calls the function back with
+// its params, after the console asks the confirmation.
+func writeActions(w *htmlWriter, r *Row, endpoint string, muted bool) {
 	name := fmt.Sprintf("meter %d version %s", r.MeterID, clipRunes(r.Version, maxShown))
-	a := &actionsView{Endpoint: endpoint, Muted: muted,
-		Check:        actionParams(ActionCheck, r.MeterID, r.Version),
-		ConfirmCheck: "Check " + name + " now?"}
+	w.Markup(`<div class="a">` + "\n")
+	writeButton(w, "Check now", endpoint, "Check "+name+" now?", actionParams{ActionCheck, r.MeterID, r.Version})
 	if muted {
-		a.Unmute = actionParams(ActionUnmute, r.MeterID, r.Version)
-		a.ConfirmUnmute = "Unmute " + name + "?"
+		writeButton(w, "Unmute", endpoint, "Unmute "+name+"?", actionParams{ActionUnmute, r.MeterID, r.Version})
 	} else {
 		hours := strconv.Itoa(int(MuteFor.Hours()))
-		a.Mute, a.MuteLabel = actionParams(ActionMute, r.MeterID, r.Version), "Mute "+hours+"h"
-		a.ConfirmMute = "Mute " + name + " for " + hours + " hours? Nothing is published for it until then."
+		writeButton(w, "Mute "+hours+"h", endpoint,
+			"Mute "+name+" for "+hours+" hours? Nothing is published for it until then.",
+			actionParams{ActionMute, r.MeterID, r.Version})
 	}
-	return a
+	w.Markup(`</div>`)
 }
 
-// actionParams is a button's params, the content of its cwdb-action. The
-// console reads that content as JSON. json.Marshal writes < > & as \u003c
-// \u003e \u0026 (and control characters escaped), so the JSON holds no
-// character that means anything in an element's text: it is the same
-// text whether the console reads the element's text or its markup, and no
-// version can end the element or start another. Were that ever not so,
-// the button gets no params, and a call without them is refused.
-func actionParams(kind string, meterID int64, version string) template.HTML {
-	b, err := json.Marshal(struct {
-		WidgetAction string `json:"widgetAction"`
-		MeterID      int64  `json:"meterId"`
-		Version      string `json:"version"`
-	}{kind, meterID, version})
-	if err != nil || bytes.ContainsAny(b, "<>&") {
-		return ""
-	}
-	return template.HTML(b)
+// writeButton writes a button: its label, then the cwdb-action the console
+// makes of it, with the params as its content (see htmlWriter.JSON). Were
+// the params ever not written, the button gets none, and a call without
+// them is refused.
+func writeButton(w *htmlWriter, label, endpoint, confirmation string, params actionParams) {
+	w.Markup(`<a>`)
+	w.Text(label)
+	w.Markup(`</a><cwdb-action action="call"`)
+	w.Attr("endpoint", endpoint)
+	w.Markup(` display="widget"`)
+	w.Attr("confirmation", confirmation)
+	w.Markup(`>`)
+	w.JSON(params)
+	w.Markup(`</cwdb-action>`)
+}
+
+// actionParams are a button's params, as ParseEvent reads them back.
+type actionParams struct {
+	WidgetAction string `json:"widgetAction"`
+	MeterID      int64  `json:"meterId"`
+	Version      string `json:"version"`
 }
 
 func plural(n int, one, many string) string {

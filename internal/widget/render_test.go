@@ -17,7 +17,7 @@ import (
 var (
 	firstCells = regexp.MustCompile(`<tr><td><b>(\d+)</b> <span class="k">v</span>([^<]*)</td>`)
 	tags       = regexp.MustCompile(`<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>`)
-	attrs      = regexp.MustCompile(`([^\s="]+)(="[^"]*")?`) // the template quotes every value
+	attrs      = regexp.MustCompile(`([^\s="]+)(="[^"]*")?`) // Render quotes every value
 	actions    = regexp.MustCompile(`<cwdb-action ([^>]*)>([^<]*)</cwdb-action>`)
 	moreLine   = regexp.MustCompile(`<p class="more">([^<]*)</p>`)
 )
@@ -194,12 +194,12 @@ func TestRelative(t *testing.T) {
 	}
 }
 
-// allowed are the elements the template writes; anything else in the
+// allowed are the elements Render writes; anything else in the
 // output came from a value.
 var allowed = []string{"a", "b", "cwdb-action", "div", "li", "p", "section", "span", "strong", "style",
 	"table", "tbody", "td", "th", "thead", "tr", "ul"}
 
-// markupOK fails t when out has an element the template does not write, an
+// markupOK fails t when out has an element Render does not write, an
 // event handler attribute, or a link that is not https.
 func markupOK(t *testing.T, out string) {
 	t.Helper()
