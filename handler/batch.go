@@ -64,9 +64,10 @@ type scheduledRun struct {
 // last check it started after the fresh ones (items keep the order of
 // run.checks; those it never started are unchecked), written by by. Without
 // a store, or when the write fails, the next run starts round from the last
-// mark it can read; a failure is counted, not the run's.
+// mark it can read; a failure is counted, not the run's. A run that could
+// not read the watch list writes no mark.
 func (h *Handler) saveSchedule(ctx context.Context, run scheduledRun, items []reply.Item, began, by time.Time) {
-	if h.store == nil {
+	if h.store == nil || run.memory.Err() != nil { // a run of WATCH_METERS alone leaves the watch list's mark
 		return
 	}
 	if !by.IsZero() { // a mark not written in time leaves the last one: some meters are checked again, none skipped

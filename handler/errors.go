@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/example/zuora-runstatus/internal/callout"
+	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/reply"
 	"github.com/example/zuora-runstatus/internal/trigger"
 	"github.com/example/zuora-runstatus/zuora"
@@ -72,7 +73,7 @@ func kindOf(err error) errorKind {
 		return errorKind{Type: TypeInvalidRequest, HTTPStatus: http.StatusBadRequest}
 	case errors.Is(err, ErrAlertPublishFailed):
 		return errorKind{Type: TypeAlertPublishFailed, HTTPStatus: http.StatusServiceUnavailable}
-	case errors.Is(err, ErrStateUnavailable):
+	case errors.Is(err, ErrStateUnavailable), errors.Is(err, memory.ErrUnavailable):
 		return errorKind{Type: TypeStateUnavailable, HTTPStatus: http.StatusServiceUnavailable}
 	case errors.Is(err, callout.ErrUnauthorized):
 		return errorKind{Type: TypeCalloutUnauthorized, HTTPStatus: http.StatusUnauthorized}

@@ -516,3 +516,80 @@ func TestExpectAndMuteRoutes(t *testing.T) {
 		t.Errorf("PUT without a body keeps no expectation: %s", resp.Body)
 	}
 }
+
+// saveFails is the in-memory Store whose check-state writes fail; reads,
+// the watch list and the schedule's mark still work.
+type saveFails struct{ *statestore.Memory }
+
+func (saveFails) Save(context.Context, memory.State) (int64, error) {
+	return 0, errors.New("dynamodb: ProvisionedThroughputExceededException")
+}
+
+// allStatesFail is the in-memory Store whose watch list cannot be read.
+type allStatesFail struct{ *statestore.Memory }
+
+func (allStatesFail) AllStates(context.Context) ([]memory.State, error) {
+	return nil, errors.New("dynamodb: RequestLimitExceeded")
+}
+
+// withStore rebuilds r's handler around store.
+func (r *memoryRig) withStore(t *testing.T, cfg Config, store Store) {
+	t.Helper()
+	h, err := New(withDefaults(cfg), Deps{Zuora: r.zuora, Alerts: r.sns, Store: store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.now = r.clock.Now
+	r.h = h
+}
+
+// A muted meter's failure whose state cannot be written is still the
+// check's answer, muted: the mute read holds, nothing pages, and the
+// check does not fail for a write Zuora had no part in.
+func TestMutedCheckWhoseSaveFails(t *testing.T) {
+	r := newMemoryRig(t, Config{})
+	r.withStore(t, Config{}, saveFails{r.store})
+	m := memory.Meter{MeterID: 102, Version: "0.0.1"}
+	if err := r.store.SetMute(context.Background(), m, &memory.Mute{Until: fixedNow.Add(time.Hour), Reason: "maintenance"}); err != nil {
+		t.Fatal(err)
+	}
+	r.setStatus(failed)
+	res, err := r.check(t)
+	if err != nil {
+		t.Fatalf("a muted check whose write failed: %v", err)
+	}
+	if res.Status != zuora.Failed || res.Muted == nil || res.Muted.Reason != "maintenance" {
+		t.Errorf("result %+v, muted %+v; want FAILED, muted for maintenance", res, res.Muted)
+	}
+	if got := r.sns.published(); len(got) != 0 {
+		t.Errorf("a muted meter paged: %v", r.events())
+	}
+}
+
+// A scheduled run that cannot read the watch list checks WATCH_METERS
+// alone and leaves the mark where the last full run left it: the meters
+// past it are next, whatever this run checked.
+func TestScheduledRunWithoutTheWatchListKeepsTheMark(t *testing.T) {
+	watch := []memory.Meter{{MeterID: 7, Version: "1"}}
+	r := newMemoryRig(t, Config{})
+	r.withStore(t, Config{WatchMeters: watch}, allStatesFail{r.store})
+	r.zuora.set(7, "1", completed, zuora.Completed, true, false)
+	mark := memory.Schedule{LastRun: fixedNow.Add(-5 * time.Minute), Reached: &memory.Meter{MeterID: 50, Version: "1"}}
+	if err := r.store.SaveSchedule(context.Background(), mark); err != nil {
+		t.Fatal(err)
+	}
+	out, err := invoke(r.h, `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := decode[reply.Batch](t, out); b.Summary.Total != 1 || b.Summary.StateUnavailable == 0 {
+		t.Errorf("summary %+v; want WATCH_METERS' one meter checked and the table's failure counted", b.Summary)
+	}
+	got, err := r.store.Schedule(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastRun.Equal(mark.LastRun) || got.Reached == nil || *got.Reached != *mark.Reached {
+		t.Errorf("mark after a run without the watch list: %+v reached %v; want it left at %v", got, got.Reached, *mark.Reached)
+	}
+}

@@ -52,7 +52,10 @@ func (h *Handler) observe(ctx context.Context, res *reply.Result, n news, mo *me
 	case errors.Is(err, memory.ErrUnavailable) && prev.Mute.Muted(h.now()):
 		h.stateUnavailable(ctx, err, "meterId", res.MeterID, "version", res.Version, "muted", true)
 		metrics.From(ctx).Count(metrics.Muted) // the mute read holds, though the write failed
-		out.Muted = prev.Mute
+		out.Muted, err = prev.Mute, nil
+		if res.Source == sourceCallout { // as withoutMemory: Zuora's retry brings the news back
+			err = fmt.Errorf("%w: the callout for meter %d version %s could not be recorded", ErrStateUnavailable, res.MeterID, res.Version)
+		}
 	case errors.Is(err, memory.ErrUnavailable):
 		return h.withoutMemory(ctx, res, err, sc)
 	}
