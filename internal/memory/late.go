@@ -37,7 +37,6 @@ func (r Rules) judgeLate(next *State, obs Observation, now time.Time) (msgs []*M
 	at := now.Truncate(time.Second)
 	e := next.Expect
 	if e == nil {
-		next.Late = nil // no expectation, nothing late: a removed one closes its alert without a word
 		return nil, nil, false
 	}
 	if next.Late != nil && runSeen(obs) {

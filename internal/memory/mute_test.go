@@ -66,6 +66,16 @@ func TestMuting(t *testing.T) {
 		t.Errorf("the mute over, still late: %+v", tr.Next.Outbox)
 	}
 
+	// The expectation removed while its late page was held, the mute over
+	// at a check that saw nothing (UNKNOWN): no late page, and the alert is
+	// closed without a word.
+	gone := heldLate
+	gone.Expect = nil
+	tr = rules.Decide(gone, obs("UNKNOWN"), "me", t0.Add(61*time.Minute), time.Minute)
+	if len(tr.Next.Outbox) != 0 || tr.Next.Late != nil {
+		t.Errorf("the mute over, the expectation gone: outbox %q, late %+v", events(tr.Next.Outbox), tr.Next.Late)
+	}
+
 	// Owed before the mute: still owed, not sent while muted, sent after.
 	owed := mute(stored("FAILED", "alert"))
 	if tr = stuckRules.Decide(owed, obs("FAILED"), "me", t0.Add(time.Minute), time.Minute); tr.Deliver || events(tr.Next.Outbox) != "alert" {

@@ -84,6 +84,9 @@ func (r Rules) Decide(prev State, obs Observation, owner string, now time.Time, 
 	t := Transition{}
 	var fresh []*Message
 	var lateWrite bool
+	if next.Expect == nil {
+		next.Late = nil // no expectation, nothing late: a removed one closes its alert without a word
+	}
 	if obs.Status != zuora.Unknown {
 		other := otherRun(prev, obs)
 		fresh = append([]*Message{r.advance(prev, &next, obs, at, other)}, r.trackRun(prev, &next, obs, now, other)...)
@@ -204,7 +207,9 @@ func enqueue(outbox []Message, msg Message) []Message {
 
 // page reports whether m is news of a problem, which is never dropped: not
 // a reminder of one nor the news that it is over.
-func (m Message) page() bool { return m.Event == EventAlert || m.Event == EventStuck }
+func (m Message) page() bool {
+	return m.Event == EventAlert || m.Event == EventStuck || m.Event == EventLate
+}
 
 // alertFor opens, reminds of or closes next's alert and returns the message
 // that calls for, if any.

@@ -183,10 +183,7 @@ func TestOutboxBound(t *testing.T) {
 	// the oldest.
 	var pages []Message
 	for i := range MaxOutbox + 3 {
-		event := EventAlert
-		if i%3 == 1 {
-			event = EventStuck
-		}
+		event := []string{EventAlert, EventStuck, EventLate}[i%3]
 		pages = enqueue(pages, Message{Event: event, ID: string(rune('a' + i))})
 	}
 	if len(pages) != MaxOutbox+3 || pages[0].ID != "a" {
