@@ -29,7 +29,8 @@ type Confirmation struct {
 
 // judgeLate closes an open late alert when obs shows a run, and judges the
 // latest due time whose window has closed, when the check may judge
-// (obs.Confirm set: a scheduled run's). It returns the messages that calls
+// (obs.Confirm set: a scheduled run's). While a late alert is open, each
+// later due time is asked about too: a session in Zuora's answer closes it. It returns the messages that calls
 // for, the due time Zuora must be asked about first (nil: none), and
 // whether the state must be written though nothing else changed (Zuora's
 // answer was used: it is not asked twice).
@@ -50,23 +51,25 @@ func (r Rules) judgeLate(next *State, obs Observation, now time.Time) (msgs []*M
 		since = next.DueJudged
 	}
 	due, ok := e.Last(now.Add(-e.Grace-time.Nanosecond), since) // more than grace past
+	c := obs.Confirmed
+	asked := c != nil && c.Due.Equal(due)
 	switch {
 	case !ok || met(next, due, now):
 		return msgs, nil, false
-	case next.Late != nil || runSeen(obs):
-		// Rule 6: one page per missed stretch; and a run seen now, past the
-		// window, came late but came: nothing is missing any more.
+	case runSeen(obs):
+		// A run seen now, past the window, came late but came, or Zuora
+		// knows of one nobody saw: nothing is missing any more.
 		next.DueJudged = due
-		return msgs, nil, false
-	}
-	c := obs.Confirmed
-	switch {
-	case c == nil || !c.Due.Equal(due):
+		return msgs, nil, asked
+	case !asked:
 		return msgs, &due, false // ask Zuora first
-	case c.Err == nil && c.Sessions > 0: // a run nobody saw
+	case next.Late != nil:
+		// Rule 6: one page per missed stretch. Zuora was asked about this
+		// due time too, once, for a session would have closed the alert.
 		next.DueJudged = due
 		return msgs, nil, true
-	case c.Err != nil && !e.Unverified(due, now):
+	}
+	if c.Err != nil && !e.Unverified(due, now) {
 		return msgs, nil, false // judged again at the next runs
 	}
 	next.DueJudged = due

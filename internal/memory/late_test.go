@@ -91,10 +91,31 @@ func TestLateStretch(t *testing.T) {
 	}
 	paged := tr.Next
 	paged.Outbox, paged.Rev = nil, paged.Rev+1
-	// 12:00 passes too: nothing more, and Zuora is not asked.
-	tr = rules.Decide(paged, judging("COMPLETED", nil), "me", t0.Add(75*time.Minute), time.Minute)
-	if len(tr.Next.Outbox) != 0 || tr.Ask != nil || tr.Next.Late == nil || !tr.Next.DueJudged.Equal(t0.Add(time.Hour)) {
-		t.Errorf("the next due time: %+v", tr)
+	// 12:00 passes too: Zuora is asked about it, once; no session: nothing
+	// more, and not asked again.
+	noon := t0.Add(time.Hour)
+	if tr = rules.Decide(paged, judging("COMPLETED", nil), "me", t0.Add(75*time.Minute), time.Minute); tr.Ask == nil || !tr.Ask.Equal(noon) {
+		t.Errorf("the next due time: asked %v, want %v", tr.Ask, noon)
+	}
+	tr = rules.Decide(paged, judging("COMPLETED", &Confirmation{Due: noon}), "me", t0.Add(75*time.Minute), time.Minute)
+	if len(tr.Next.Outbox) != 0 || tr.Ask != nil || tr.Next.Late == nil || !tr.Next.DueJudged.Equal(noon) || !tr.Write {
+		t.Errorf("the next due time, no session: %+v", tr)
+	}
+	judged := tr.Next
+	judged.Rev++
+	if tr = rules.Decide(judged, judging("COMPLETED", nil), "me", t0.Add(90*time.Minute), time.Minute); tr.Ask != nil || len(tr.Next.Outbox) != 0 {
+		t.Errorf("12:00 asked twice: %+v", tr)
+	}
+	// A session Zuora knows of, which no check or callout saw: resolved,
+	// naming 11:00 (a run whose statuses all fell between polls).
+	tr = rules.Decide(paged, judging("COMPLETED", &Confirmation{Due: noon, Sessions: 1}), "me", t0.Add(75*time.Minute), time.Minute)
+	if events(tr.Next.Outbox) != "resolved" || tr.Next.Late != nil || !tr.Next.Outbox[0].Resolves.Due.Equal(t0) || !tr.Write {
+		t.Errorf("a session at 12:00: %+v", tr)
+	}
+	// Zuora down: still open, not asked again about 12:00.
+	tr = rules.Decide(paged, judging("COMPLETED", &Confirmation{Due: noon, Err: errors.New("zuora down")}), "me", t0.Add(75*time.Minute), time.Minute)
+	if len(tr.Next.Outbox) != 0 || tr.Next.Late == nil || !tr.Next.DueJudged.Equal(noon) {
+		t.Errorf("Zuora down at 12:00: %+v", tr)
 	}
 	// A run: resolved, naming 11:00.
 	tr = rules.Decide(paged, obs("RUNNING"), "me", t0.Add(80*time.Minute), time.Minute)
