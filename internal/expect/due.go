@@ -40,17 +40,6 @@ func (e Expectation) Next(after time.Time) time.Time {
 	}
 }
 
-// DueIn lists the due times after from and at or before to, oldest first:
-// the first max of them, so a schedule that was off for a long time costs
-// no more than max. Last gives the latest.
-func (e Expectation) DueIn(from, to time.Time, max int) []time.Time {
-	var out []time.Time
-	for t := e.Next(from); len(out) < max && !t.IsZero() && !t.After(to); t = e.Next(t) {
-		out = append(out, t)
-	}
-	return out
-}
-
 // lookBack bounds how far Last looks: every cron New takes has a due time
 // at least every eight years (29 February skips 2100).
 const lookBack = 9 * 366 * 24 * time.Hour
@@ -122,12 +111,6 @@ func wallClock(t time.Time) time.Time {
 // going from t − grace to t + grace (rule 2).
 func (e Expectation) Window(t time.Time) (from, to time.Time) {
 	return t.Add(-e.Grace), t.Add(e.Grace)
-}
-
-// Judgeable says whether the due time t may be judged at now: it is more
-// than grace past (rule 3).
-func (e Expectation) Judgeable(t, now time.Time) bool {
-	return now.After(t.Add(e.Grace))
 }
 
 // Unverified says whether a page for the due time t goes out at now though

@@ -158,20 +158,6 @@ func (e Expectation) MarshalJSON() ([]byte, error) {
 	}{cronSpec, timezone, grace})
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, as New checks it.
-func (e *Expectation) UnmarshalJSON(b []byte) error {
-	cronSpec, timezone, grace, err := decode(b)
-	if err != nil {
-		return err
-	}
-	x, err := New(cronSpec, timezone, grace)
-	if err != nil {
-		return err
-	}
-	*e = x
-	return nil
-}
-
 // descriptors are the names the contract takes for a cron; robfig/cron
 // knows more (@yearly, @midnight, @every 5m), which the contract does not.
 var descriptors = []string{"@hourly", "@daily", "@weekly", "@monthly"}
