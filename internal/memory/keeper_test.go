@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/statestore"
 )
@@ -271,5 +272,50 @@ func TestUndeliverableGivenUp(t *testing.T) {
 	}
 	if got := p.events(); len(got) != 2 || got[1] != "alert" {
 		t.Errorf("published %v, want the next failure paged", got)
+	}
+}
+
+// A scheduled run's check asks Zuora about a due time once, from due −
+// grace, though its write meets another writer's and it decides again.
+func TestLateAskedOnceAcrossAConflict(t *testing.T) {
+	store := statestore.NewMemory()
+	ctx := context.Background()
+	e, err := expect.New("0 * * * *", "UTC", "10m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetWatch(ctx, m102, memory.Watch{Watched: true, Expect: &e, Since: t0.Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Save(ctx, memory.State{Meter: m102, Watched: true, Status: "COMPLETED", StatusCode: 7, CheckedAt: t0.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	states, err := store.States(ctx, []memory.Meter{m102})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := states[m102]
+	rival := prev
+	rival.CheckedAt = t0 // another check wrote after prev was read
+	if _, err := store.Save(ctx, rival); err != nil {
+		t.Fatal(err)
+	}
+	var asked []time.Time
+	obs := completed
+	obs.Confirm = func(_ context.Context, from time.Time) (int, error) {
+		asked = append(asked, from)
+		return 0, nil
+	}
+	k := keeper(store)
+	k.Now = func() time.Time { return t0.Add(15 * time.Minute) }
+	p := &topic{}
+	if _, err := k.Record(ctx, prev, obs, "me", p.publish); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || !asked[0].Equal(t0.Add(-10*time.Minute)) {
+		t.Errorf("Zuora asked from %v; want once, from 10:50", asked)
+	}
+	if got := p.events(); len(got) != 1 || got[0] != memory.EventLate || store.Conflicts() != 1 {
+		t.Errorf("published %v after %d conflicts; want one late page after one", got, store.Conflicts())
 	}
 }
