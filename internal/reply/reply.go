@@ -153,7 +153,7 @@ const (
 // Notable is what a scheduled run's reply lists: the items that published
 // or failed to publish a message first, then failed checks, then items in
 // an ALERT_ON status, at most 1,000 of them and 240 KB; truncated when some
-// were left out.
+// were left out. Unchecked items are not listed.
 func Notable(items []Item, alertsOn func(string) bool) ([]Item, bool) {
 	rank := func(it Item) int {
 		switch {
@@ -161,10 +161,10 @@ func Notable(items []Item, alertsOn func(string) bool) ([]Item, bool) {
 			return 0
 		case it.Error != nil:
 			return 1
-		case alertsOn(it.Result.Status):
+		case it.Result != nil && alertsOn(it.Result.Status):
 			return 2
 		}
-		return 3
+		return 3 // not notable, and an unchecked item
 	}
 	picked := slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return rank(it) == 3 })
 	slices.SortStableFunc(picked, func(a, b Item) int { return cmp.Compare(rank(a), rank(b)) })

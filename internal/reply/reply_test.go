@@ -57,6 +57,10 @@ func TestNotable(t *testing.T) {
 	if got, truncated := Notable(items[:30], alertsOn); len(got) != 20 || truncated {
 		t.Errorf("30 items: %d listed, truncated %v; want the 20 notable", len(got), truncated)
 	}
+	unchecked := Item{Meter: memory.Meter{MeterID: 9998, Version: "1"}} // a check never started
+	if got, _ := Notable([]Item{unchecked, items[0]}, alertsOn); len(got) != 1 || got[0].Result != items[0].Result {
+		t.Errorf("with an unchecked item: %d listed, want the FAILED one", len(got))
+	}
 }
 
 func describe(it Item) string {
