@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -26,7 +27,8 @@ const widgetDocs = "## Zuora meter runs: the watch list\n" +
 // serveWidget answers a CloudWatch custom widget's call with the watch list
 // as HTML, after its button's action when one was pressed (only with
 // WIDGET_ACTIONS: whoever sees the widget can invoke the function). A table
-// it cannot read is a message in the widget, not a Lambda error.
+// it cannot read is a message in the widget, not a Lambda error; a page a
+// check could not send is the invocation's error, as for a direct check.
 func (h *Handler) serveWidget(ctx context.Context, req trigger.Request) ([]byte, error) {
 	ev := req.Widget
 	if ev.Describe {
@@ -37,7 +39,10 @@ func (h *Handler) serveWidget(ctx context.Context, req trigger.Request) ([]byte,
 		if !h.cfg.WidgetActions {
 			return h.fail(req, invalid("the widget's actions are off (WIDGET_ACTIONS): %s changed nothing", ev.Action.Kind), nil)
 		}
-		notice = h.widgetAction(ctx, *ev.Action)
+		var err error
+		if notice, err = h.widgetAction(ctx, *ev.Action); err != nil {
+			return h.fail(req, err, nil)
+		}
 	}
 	start := time.Now()
 	p := h.widgetPage(ctx, ev)
@@ -89,8 +94,9 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 
 // widgetAction does what a widget's button asks, and says what became of
 // it: a check as a direct invocation's (its pages, its memory), a mute for
-// widget.MuteFor, or its end.
-func (h *Handler) widgetAction(ctx context.Context, a widget.Action) string {
+// widget.MuteFor, or its end. The error is a check's page that did not go
+// out (it stays owed): never only a notice, so that it is not swallowed.
+func (h *Handler) widgetAction(ctx context.Context, a widget.Action) (string, error) {
 	m := memory.Meter{MeterID: a.MeterID, Version: a.Version}
 	what := fmt.Sprintf("meter %d version %s", m.MeterID, m.Version)
 	var err error
@@ -101,21 +107,24 @@ func (h *Handler) widgetAction(ctx context.Context, a widget.Action) string {
 		mo := memory.Recall(ctx, h.store, []memory.Meter{m})
 		res, cerr := h.check(ctx, checks[0], mo, runBudget{})
 		mo.Wait()
-		if cerr == nil {
-			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert))
+		switch {
+		case cerr == nil:
+			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert)), nil
+		case errors.Is(cerr, ErrAlertPublishFailed):
+			return "", cerr
 		}
 		err = cerr
 	case widget.ActionMute:
 		until := h.now().Add(widget.MuteFor).UTC()
 		if err = h.storeMute(ctx, m, &memory.Mute{Until: until, Reason: "muted from the dashboard"}); err == nil {
-			return fmt.Sprintf("Muted %s until %s.", what, until.Format(time.RFC3339))
+			return fmt.Sprintf("Muted %s until %s.", what, until.Format(time.RFC3339)), nil
 		}
 	case widget.ActionUnmute:
 		if err = h.storeMute(ctx, m, nil); err == nil {
-			return fmt.Sprintf("Unmuted %s: its next check pages what is still open.", what)
+			return fmt.Sprintf("Unmuted %s: its next check pages what is still open.", what), nil
 		}
 	}
-	return fmt.Sprintf("Could not %s %s: %s", a.Kind, what, callerMessage(err, kindOf(err)))
+	return fmt.Sprintf("Could not %s %s: %s", a.Kind, what, callerMessage(err, kindOf(err))), nil
 }
 
 // storeMute sets or ends a mute; without a store there is none.

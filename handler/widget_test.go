@@ -96,3 +96,27 @@ func TestWidget(t *testing.T) {
 		t.Errorf("the table unreadable: %v\n%.600s", err, html)
 	}
 }
+
+// A check from the widget whose page SNS refused fails the invocation with
+// AlertPublishFailed, as a direct check does, and the page stays owed: the
+// next check sends it.
+func TestWidgetCheckPublishFailed(t *testing.T) {
+	r := newMemoryRig(t, Config{WidgetActions: true})
+	r.setStatus(failed)
+	m := memory.Meter{MeterID: 102, Version: "0.0.1"}
+	if err := r.store.SetWatch(context.Background(), m, memory.Watch{Watched: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.sns.setErr(errSNSDown)
+	html, err := invokeWidget(t, r.h, widgetEvent(t, "check"))
+	if err == nil || errorType(t, err) != TypeAlertPublishFailed {
+		t.Fatalf("Check now with SNS refusing: %v, want AlertPublishFailed\n%.600s", err, html)
+	}
+	if owed := len(r.store.Get(m).Outbox); owed != 1 {
+		t.Errorf("%d pages owed after the refused page, want 1", owed)
+	}
+	r.sns.setErr(nil)
+	if _, err := r.check(t); err != nil || len(r.sns.published()) != 1 {
+		t.Errorf("the next check: %v, %d published, want the owed page", err, len(r.sns.published()))
+	}
+}
