@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -68,26 +66,20 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 		p.Error = "The function has no STATE_TABLE, so no watch list."
 		return p
 	}
-	var last memory.Schedule
-	var wg sync.WaitGroup
-	wg.Go(func() { last, _ = h.store.Schedule(ctx) }) // without it, "never"
-	all, err := h.store.AllStates(ctx)
-	wg.Wait()
+	wl, err := h.readWatchList(ctx, "showing", "the widget", "lastScheduledRun", "never")
 	if err != nil {
 		h.stateUnavailable(ctx, err, "showing", "the widget")
 		p.Error = "The state table could not be read; the function's log says why."
 		return p
 	}
-	p.LastScheduledRun = last.LastRun
-	watched := slices.Clone(h.cfg.WatchMeters)
-	for _, s := range all {
-		if s.Watched || slices.Contains(watched, s.Meter) {
-			p.Rows = append(p.Rows, widget.RowOf(s, now, alert.Link(h.cfg.AlertLink, s.MeterID, s.Version, s.Session)))
-			watched = slices.DeleteFunc(watched, func(m memory.Meter) bool { return m == s.Meter })
+	p.LastScheduledRun = wl.last.LastRun
+	p.Rows = make([]widget.Row, len(wl.targets))
+	for i, m := range wl.targets {
+		s, ok := wl.states[m]
+		if !ok { // a WATCH_METERS meter version never checked
+			s = memory.State{Meter: m}
 		}
-	}
-	for _, m := range watched { // WATCH_METERS not checked yet
-		p.Rows = append(p.Rows, widget.Row{MeterID: m.MeterID, Version: m.Version})
+		p.Rows[i] = widget.RowOf(s, now, alert.Link(h.cfg.AlertLink, m.MeterID, m.Version, s.Session))
 	}
 	return p
 }
