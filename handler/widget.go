@@ -18,7 +18,8 @@ import (
 // widgetDocs is what the console's widget editor shows (a call with
 // "describe": true).
 const widgetDocs = "## Zuora meter runs: the watch list\n" +
-	"Every watched meter version, problems first: open alerts, stuck and late runs, pages still owed, mutes. " +
+	"Every watched meter version: problems first (pages still owed, open alerts, stuck runs, late runs), " +
+	"then the muted ones, then the rest by meter id and version. " +
 	"Params: `limit`, the rows shown (1-500, default 100). With the stack's `WidgetActions`, each row has " +
 	"*Check now* and *Mute 4h* / *Unmute*."
 
