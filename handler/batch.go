@@ -165,6 +165,30 @@ func (h *Handler) scheduledChecks(ctx context.Context) (scheduledRun, error) {
 		}
 		return scheduledRun{checks: checksOf(h.cfg.WatchMeters)}, nil
 	}
+	wl, err := h.readWatchList(ctx, "reading", "schedule", "rotation", "from the start")
+	if err != nil {
+		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
+		return scheduledRun{checks: checksOf(h.cfg.WatchMeters), memory: memory.Recalled(nil, err)}, nil
+	}
+	order, fresh := memory.Rotate(wl.targets, wl.states, wl.last.Reached)
+	return scheduledRun{checks: checksOf(order), fresh: fresh, memory: memory.Recalled(wl.states, nil), last: wl.last}, nil
+}
+
+// watchList is the watch list as one pass over the table reads it: every
+// stored state by meter version; the meter versions to watch, the watched
+// ones and WATCH_METERS, sorted by memory.Compare and each once; and what
+// the last scheduled run left.
+type watchList struct {
+	states  map[memory.Meter]memory.State
+	targets []memory.Meter
+	last    memory.Schedule
+}
+
+// readWatchList reads every state, and the scheduled runs' mark beside it.
+// A mark it cannot read is counted and logged with withoutMark, what the
+// caller does instead, and left zero; a table it cannot read is the error,
+// for the caller to count with what it does instead. It needs h.store.
+func (h *Handler) readWatchList(ctx context.Context, withoutMark ...any) (watchList, error) {
 	var last memory.Schedule
 	var lastErr error
 	var wg sync.WaitGroup
@@ -172,24 +196,22 @@ func (h *Handler) scheduledChecks(ctx context.Context) (scheduledRun, error) {
 	all, err := h.store.AllStates(ctx)
 	wg.Wait()
 	if err != nil {
-		h.stateUnavailable(ctx, err, "checking", "WATCH_METERS only")
-		return scheduledRun{checks: checksOf(h.cfg.WatchMeters), memory: memory.Recalled(nil, err)}, nil
+		return watchList{}, err
 	}
 	if lastErr != nil {
-		h.stateUnavailable(ctx, lastErr, "reading", "schedule", "rotation", "from the start")
+		h.stateUnavailable(ctx, lastErr, withoutMark...)
 	}
-	states := make(map[memory.Meter]memory.State, len(all))
-	var targets []memory.Meter
+	wl := watchList{states: make(map[memory.Meter]memory.State, len(all)), last: last}
 	for _, s := range all {
-		states[s.Meter] = s
+		wl.states[s.Meter] = s
 		if s.Watched {
-			targets = append(targets, s.Meter)
+			wl.targets = append(wl.targets, s.Meter)
 		}
 	}
-	targets = append(targets, h.cfg.WatchMeters...)
-	slices.SortFunc(targets, memory.Compare)
-	order, fresh := memory.Rotate(slices.Compact(targets), states, last.Reached)
-	return scheduledRun{checks: checksOf(order), fresh: fresh, memory: memory.Recalled(states, nil), last: last}, nil
+	wl.targets = append(wl.targets, h.cfg.WatchMeters...)
+	slices.SortFunc(wl.targets, memory.Compare)
+	wl.targets = slices.Compact(wl.targets)
+	return wl, nil
 }
 
 func checksOf(meters []memory.Meter) []trigger.Check {

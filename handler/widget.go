@@ -3,9 +3,8 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,14 +18,16 @@ import (
 // widgetDocs is what the console's widget editor shows (a call with
 // "describe": true).
 const widgetDocs = "## Zuora meter runs: the watch list\n" +
-	"Every watched meter version, problems first: open alerts, stuck and late runs, pages still owed, mutes. " +
+	"Every watched meter version: problems first (pages still owed, open alerts, stuck runs, late runs), " +
+	"then the muted ones, then the rest by meter id and version. " +
 	"Params: `limit`, the rows shown (1-500, default 100). With the stack's `WidgetActions`, each row has " +
 	"*Check now* and *Mute 4h* / *Unmute*."
 
 // serveWidget answers a CloudWatch custom widget's call with the watch list
 // as HTML, after its button's action when one was pressed (only with
 // WIDGET_ACTIONS: whoever sees the widget can invoke the function). A table
-// it cannot read is a message in the widget, not a Lambda error.
+// it cannot read is a message in the widget, not a Lambda error; a page a
+// check could not send is the invocation's error, as for a direct check.
 func (h *Handler) serveWidget(ctx context.Context, req trigger.Request) ([]byte, error) {
 	ev := req.Widget
 	if ev.Describe {
@@ -37,7 +38,10 @@ func (h *Handler) serveWidget(ctx context.Context, req trigger.Request) ([]byte,
 		if !h.cfg.WidgetActions {
 			return h.fail(req, invalid("the widget's actions are off (WIDGET_ACTIONS): %s changed nothing", ev.Action.Kind), nil)
 		}
-		notice = h.widgetAction(ctx, *ev.Action)
+		var err error
+		if notice, err = h.widgetAction(ctx, *ev.Action); err != nil {
+			return h.fail(req, err, nil)
+		}
 	}
 	start := time.Now()
 	p := h.widgetPage(ctx, ev)
@@ -63,34 +67,29 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 		p.Error = "The function has no STATE_TABLE, so no watch list."
 		return p
 	}
-	var last memory.Schedule
-	var wg sync.WaitGroup
-	wg.Go(func() { last, _ = h.store.Schedule(ctx) }) // without it, "never"
-	all, err := h.store.AllStates(ctx)
-	wg.Wait()
+	wl, err := h.readWatchList(ctx, "showing", "the widget", "lastScheduledRun", "never")
 	if err != nil {
 		h.stateUnavailable(ctx, err, "showing", "the widget")
 		p.Error = "The state table could not be read; the function's log says why."
 		return p
 	}
-	p.LastScheduledRun = last.LastRun
-	watched := slices.Clone(h.cfg.WatchMeters)
-	for _, s := range all {
-		if s.Watched || slices.Contains(watched, s.Meter) {
-			p.Rows = append(p.Rows, widget.RowOf(s, now, alert.Link(h.cfg.AlertLink, s.MeterID, s.Version, s.Session)))
-			watched = slices.DeleteFunc(watched, func(m memory.Meter) bool { return m == s.Meter })
+	p.LastScheduledRun = wl.last.LastRun
+	p.Rows = make([]widget.Row, len(wl.targets))
+	for i, m := range wl.targets {
+		s, ok := wl.states[m]
+		if !ok { // a WATCH_METERS meter version never checked
+			s = memory.State{Meter: m}
 		}
-	}
-	for _, m := range watched { // WATCH_METERS not checked yet
-		p.Rows = append(p.Rows, widget.Row{MeterID: m.MeterID, Version: m.Version})
+		p.Rows[i] = widget.RowOf(s, now, alert.Link(h.cfg.AlertLink, m.MeterID, m.Version, s.Session))
 	}
 	return p
 }
 
 // widgetAction does what a widget's button asks, and says what became of
 // it: a check as a direct invocation's (its pages, its memory), a mute for
-// widget.MuteFor, or its end.
-func (h *Handler) widgetAction(ctx context.Context, a widget.Action) string {
+// widget.MuteFor, or its end. The error is a check's page that did not go
+// out (it stays owed): never only a notice, so that it is not swallowed.
+func (h *Handler) widgetAction(ctx context.Context, a widget.Action) (string, error) {
 	m := memory.Meter{MeterID: a.MeterID, Version: a.Version}
 	what := fmt.Sprintf("meter %d version %s", m.MeterID, m.Version)
 	var err error
@@ -101,21 +100,24 @@ func (h *Handler) widgetAction(ctx context.Context, a widget.Action) string {
 		mo := memory.Recall(ctx, h.store, []memory.Meter{m})
 		res, cerr := h.check(ctx, checks[0], mo, runBudget{})
 		mo.Wait()
-		if cerr == nil {
-			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert))
+		switch {
+		case cerr == nil:
+			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert)), nil
+		case errors.Is(cerr, ErrAlertPublishFailed):
+			return "", cerr
 		}
 		err = cerr
 	case widget.ActionMute:
 		until := h.now().Add(widget.MuteFor).UTC()
 		if err = h.storeMute(ctx, m, &memory.Mute{Until: until, Reason: "muted from the dashboard"}); err == nil {
-			return fmt.Sprintf("Muted %s until %s.", what, until.Format(time.RFC3339))
+			return fmt.Sprintf("Muted %s until %s.", what, until.Format(time.RFC3339)), nil
 		}
 	case widget.ActionUnmute:
 		if err = h.storeMute(ctx, m, nil); err == nil {
-			return fmt.Sprintf("Unmuted %s: its next check pages what is still open.", what)
+			return fmt.Sprintf("Unmuted %s: its next check pages what is still open.", what), nil
 		}
 	}
-	return fmt.Sprintf("Could not %s %s: %s", a.Kind, what, callerMessage(err, kindOf(err)))
+	return fmt.Sprintf("Could not %s %s: %s", a.Kind, what, callerMessage(err, kindOf(err))), nil
 }
 
 // storeMute sets or ends a mute; without a store there is none.

@@ -1,9 +1,12 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/example/zuora-runstatus/internal/memory"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora"
 )
 
@@ -94,5 +98,67 @@ func TestWidget(t *testing.T) {
 	html, err = invokeWidget(t, on.h, widgetEvent(t, ""))
 	if err != nil || !strings.Contains(html, "could not be read") || strings.Contains(html, "arn:aws:iam") {
 		t.Errorf("the table unreadable: %v\n%.600s", err, html)
+	}
+}
+
+// A check from the widget whose page SNS refused fails the invocation with
+// AlertPublishFailed, as a direct check does, and the page stays owed: the
+// next check sends it.
+func TestWidgetCheckPublishFailed(t *testing.T) {
+	r := newMemoryRig(t, Config{WidgetActions: true})
+	r.setStatus(failed)
+	m := memory.Meter{MeterID: 102, Version: "0.0.1"}
+	if err := r.store.SetWatch(context.Background(), m, memory.Watch{Watched: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.sns.setErr(errSNSDown)
+	html, err := invokeWidget(t, r.h, widgetEvent(t, "check"))
+	if err == nil || errorType(t, err) != TypeAlertPublishFailed {
+		t.Fatalf("Check now with SNS refusing: %v, want AlertPublishFailed\n%.600s", err, html)
+	}
+	if owed := len(r.store.Get(m).Outbox); owed != 1 {
+		t.Errorf("%d pages owed after the refused page, want 1", owed)
+	}
+	r.sns.setErr(nil)
+	if _, err := r.check(t); err != nil || len(r.sns.published()) != 1 {
+		t.Errorf("the next check: %v, %d published, want the owed page", err, len(r.sns.published()))
+	}
+}
+
+// markDown is a table whose scheduled runs' mark cannot be read.
+type markDown struct{ *statestore.Memory }
+
+func (markDown) Schedule(context.Context) (memory.Schedule, error) {
+	return memory.Schedule{}, errors.New("dynamodb: ProvisionedThroughputExceededException")
+}
+
+// The widget reads the watch list as a scheduled run does: a mark it
+// cannot read is counted as StateUnavailable, not dropped, and a
+// WATCH_METERS meter version never checked is a row with its ALERT_LINK
+// like the others.
+func TestWidgetReadsTheWatchListAsARunDoes(t *testing.T) {
+	var out bytes.Buffer
+	store := statestore.NewMemory()
+	watched, configured := memory.Meter{MeterID: 102, Version: "0.0.1"}, memory.Meter{MeterID: 7, Version: "2.0"}
+	if err := store.SetWatch(context.Background(), watched, memory.Watch{Watched: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := withDefaults(Config{WatchMeters: []memory.Meter{configured, watched}, AlertLink: "https://runbook.example.com/{meterId}/{version}"})
+	h, err := New(cfg, Deps{Zuora: newFakeZuora(), Alerts: &fakeSNS{}, Store: markDown{store}, Metrics: &out,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := invokeWidget(t, h, widgetEvent(t, ""))
+	if err != nil || !strings.Contains(html, "<b>2</b> watched") {
+		t.Fatalf("the widget: %v\n%.600s", err, html)
+	}
+	for _, link := range []string{"https://runbook.example.com/102/0.0.1", "https://runbook.example.com/7/2.0"} {
+		if !strings.Contains(html, link) {
+			t.Errorf("no link %s in the widget", link)
+		}
+	}
+	if n := sums(emfLines(t, &out), "StateUnavailable", "")[""]; n != 1 {
+		t.Errorf("StateUnavailable %v, want 1 for the mark the widget could not read", n)
 	}
 }

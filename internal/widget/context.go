@@ -121,15 +121,6 @@ type event struct {
 	Version       json.RawMessage `json:"version"`
 }
 
-// IsEvent tells a custom widget's call from the function's other events:
-// only it has widgetContext. It does not validate; ParseEvent does.
-func IsEvent(raw []byte) bool {
-	var p struct {
-		WidgetContext json.RawMessage `json:"widgetContext"`
-	}
-	return json.Unmarshal(raw, &p) == nil && p.WidgetContext != nil
-}
-
 // ParseEvent reads and validates a custom widget's call. Every error wraps
 // ErrInvalid and names the field.
 func ParseEvent(raw []byte) (Event, error) {

@@ -38,13 +38,12 @@ type Page struct {
 
 // Row is one meter version on the watch list, as the memory knows it.
 type Row struct {
-	MeterID    int64
-	Version    string
-	Status     string // the last status seen; "" before the first check
-	StatusCode int
-	Checked    bool // false: never checked yet
-	ChangedAt  time.Time
-	CheckedAt  time.Time
+	MeterID   int64
+	Version   string
+	Status    string // the last status seen; "" before the first check
+	Checked   bool   // false: never checked yet
+	ChangedAt time.Time
+	CheckedAt time.Time
 	// AlertStatus is the status of the open alert, one in ALERT_ON; ""
 	// when no alert is open. AlertOpenSince is when it was raised.
 	AlertStatus    string
@@ -63,7 +62,7 @@ type Row struct {
 // RowOf is the row of a meter version as the memory keeps it, at now, with
 // its ALERT_LINK filled in.
 func RowOf(s memory.State, now time.Time, link string) Row {
-	r := Row{MeterID: s.MeterID, Version: s.Version, Status: s.Status, StatusCode: s.StatusCode, Checked: s.Rev > 0,
+	r := Row{MeterID: s.MeterID, Version: s.Version, Status: s.Status, Checked: s.Rev > 0,
 		ChangedAt: s.ChangedAt, CheckedAt: s.CheckedAt, AlertStatus: s.AlertStatus, AlertOpenSince: s.AlertSince,
 		OwedPages: len(s.Outbox), Link: link}
 	if s.Stuck != nil {

@@ -99,19 +99,17 @@ func longestWhy() string {
 
 // summary is the page around the rows.
 type summary struct {
-	theme                 markup // the section's start tag
-	counts                counts
-	lastRun, zone, notice string
-	empty                 bool // no row: the table is not drawn
+	theme        markup // the section's start tag
+	counts       counts
+	clock        clock
+	lastRun      time.Time // zero: never
+	zone, notice string
+	empty        bool // no row: the table is not drawn
 }
 
 func newSummary(p Page, c clock, theme markup, empty bool) summary {
-	s := summary{theme: theme, counts: count(p.Rows, c.now), lastRun: "never", zone: c.zone.String(),
-		notice: clipRunes(p.Notice, maxError), empty: empty}
-	if !p.LastScheduledRun.IsZero() {
-		s.lastRun = c.when(p.LastScheduledRun)
-	}
-	return s
+	return summary{theme: theme, counts: count(p.Rows, c.now), clock: c, lastRun: p.LastScheduledRun,
+		zone: c.zone.String(), notice: clipRunes(p.Notice, maxError), empty: empty}
 }
 
 // head is the page's beginning, before its section: CloudWatch takes no
@@ -176,9 +174,13 @@ func writeTop(w *htmlWriter, s summary) {
 		w.Markup(n.what)
 		w.Markup("</li>")
 	}
-	w.Markup("\n</ul>\n" + `<p class="meta">Last scheduled check: <span class="t">`)
-	w.Text(s.lastRun)
-	w.Markup(`</span>. Times in `)
+	w.Markup("\n</ul>\n" + `<p class="meta">Last scheduled check: `)
+	if s.lastRun.IsZero() {
+		w.Markup("never")
+	} else {
+		s.clock.write(w, s.lastRun)
+	}
+	w.Markup(`. Times in `)
 	w.Text(s.zone)
 	w.Markup(`.</p>`)
 	if s.notice != "" {
@@ -244,23 +246,20 @@ func writeRow(w *htmlWriter, r *Row, p Page, c clock) {
 // its mute.
 func writeTimes(w *htmlWriter, r *Row, c clock, muted bool) {
 	if r.Checked {
-		writeTime(w, "since", c.whenSet(r.ChangedAt))
-		w.Markup(`<div><span class="k">checked</span> <span class="t">`)
-		w.Text(c.whenSet(r.CheckedAt))
-		w.Markup(`</span></div>`)
+		writeTime(w, c, "since", r.ChangedAt)
+		writeTime(w, c, "checked", r.CheckedAt)
 	} else {
 		w.Markup(`<div>not checked yet</div>`)
 	}
 	if r.AlertStatus != "" {
-		writeTime(w, "alert open since", c.whenSet(r.AlertOpenSince))
+		writeTime(w, c, "alert open since", r.AlertOpenSince)
 	}
-	writeTime(w, "stuck, running since", c.whenSet(r.StuckSince))
-	writeTime(w, "late, due", c.whenSet(r.LateDue))
-	writeTime(w, "next due", c.whenSet(r.NextDueAt))
+	writeTime(w, c, "stuck, running since", r.StuckSince)
+	writeTime(w, c, "late, due", r.LateDue)
+	writeTime(w, c, "next due", r.NextDueAt)
 	if muted {
-		w.Markup(`<div><span class="k">muted until</span> <span class="t">`)
-		w.Text(c.when(r.MutedUntil))
-		w.Markup(`</span>`)
+		w.Markup(`<div><span class="k">muted until</span> `)
+		c.write(w, r.MutedUntil)
 		if reason := clipRunes(r.MuteReason, maxReason); reason != "" {
 			w.Markup(": ")
 			w.Text(reason)
@@ -270,15 +269,15 @@ func writeTimes(w *htmlWriter, r *Row, c clock, muted bool) {
 }
 
 // writeTime writes a time with what it is, when there is one.
-func writeTime(w *htmlWriter, what markup, when string) {
-	if when == "" {
+func writeTime(w *htmlWriter, c clock, what markup, t time.Time) {
+	if t.IsZero() {
 		return
 	}
 	w.Markup(`<div><span class="k">`)
 	w.Markup(what)
-	w.Markup(`</span> <span class="t">`)
-	w.Text(when)
-	w.Markup(`</span></div>`)
+	w.Markup(`</span> `)
+	c.write(w, t)
+	w.Markup(`</div>`)
 }
 
 // badge is a status in words, with a colour that repeats them: the words
@@ -310,11 +309,8 @@ func badges(r *Row, muted bool) []badge {
 	default:
 		bs = append(bs, badge{clipRunes(r.Status, maxShown), badgeNone})
 	}
-	switch {
-	case r.AlertStatus != "" && r.AlertStatus != r.Status: // a new run began; the failed one's alert is open
+	if r.AlertStatus != "" { // named even when the row's status repeats it: a new run may have begun since
 		bs = append(bs, badge{"ALERT OPEN: " + clipRunes(r.AlertStatus, maxShown), badgeBad})
-	case r.AlertStatus != "":
-		bs = append(bs, badge{"ALERT OPEN", badgeBad})
 	}
 	if r.OwedPages > 0 {
 		bs = append(bs, badge{plural(r.OwedPages, "PAGE", "PAGES") + " OWED", badgeBad})
@@ -404,39 +400,48 @@ func newClock(now time.Time, zone *time.Location) clock {
 	return clock{now, zone}
 }
 
-// when is "2026-12-07 14:05 (3h ago)".
-func (c clock) when(t time.Time) string {
-	return t.In(c.zone).Format("2006-01-02 15:04") + " (" + relative(c.now.Sub(t)) + ")"
+// write writes t as "2026-12-07 14:05 (3h ago)", the time and how long
+// ago each on one line: a narrow widget wraps between them, not inside.
+func (c clock) write(w *htmlWriter, t time.Time) {
+	w.Markup(`<span class="t">`)
+	w.Text(t.In(c.zone).Format("2006-01-02 15:04"))
+	w.Markup(`</span> <span class="t">(`)
+	w.Text(relative(c.now.Sub(t)))
+	w.Markup(`)</span>`)
 }
 
-// whenSet is when, or "" for the zero time (nothing to show).
-func (c clock) whenSet(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return c.when(t)
-}
-
-// relative is d in the largest unit that reads well: "just now", "5m ago",
-// "3h ago", "2d ago", or "in 3h" for a time still to come.
+// relative is d to the minute, in at most two units: "just now", "5m
+// ago", "2h 59m ago", "1d 23h ago", or "in 2h 59m" for a time still to
+// come. Minutes under a day, hours beyond it: close enough to tell whether
+// a run is due soon, short enough for a cell.
 func relative(d time.Duration) string {
 	future := d < 0
 	if future {
 		d = -d
 	}
+	const day = 24 * time.Hour
 	var s string
 	switch {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
 		s = strconv.Itoa(int(d/time.Minute)) + "m"
-	case d < 48*time.Hour:
-		s = strconv.Itoa(int(d/time.Hour)) + "h"
+	case d < day:
+		s = twoUnits(int64(d/time.Hour), "h", int64(d%time.Hour/time.Minute), "m")
 	default:
-		s = strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+		s = twoUnits(int64(d/day), "d", int64(d%day/time.Hour), "h")
 	}
 	if future {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// twoUnits is "3h 5m", or "3h" when there is none of the smaller unit.
+func twoUnits(n int64, unit string, rest int64, restUnit string) string {
+	s := strconv.FormatInt(n, 10) + unit
+	if rest > 0 {
+		s += " " + strconv.FormatInt(rest, 10) + restUnit
+	}
+	return s
 }

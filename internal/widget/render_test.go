@@ -185,8 +185,11 @@ func TestRenderTimeZone(t *testing.T) {
 func TestRelative(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "just now", 59 * time.Second: "just now", -30 * time.Second: "just now",
-		90 * time.Second: "1m ago", 59 * time.Minute: "59m ago", 3*time.Hour + 59*time.Minute: "3h ago",
-		47 * time.Hour: "47h ago", 49 * time.Hour: "2d ago", -21 * time.Hour: "in 21h", -3 * 24 * time.Hour: "in 3d",
+		90 * time.Second: "1m ago", 59 * time.Minute: "59m ago", 3 * time.Hour: "3h ago", 3*time.Hour + 5*time.Minute: "3h 5m ago",
+		3*time.Hour + 59*time.Minute + 59*time.Second: "3h 59m ago", -(2*time.Hour + 59*time.Minute): "in 2h 59m",
+		-(16*time.Hour + 58*time.Minute): "in 16h 58m", -21 * time.Hour: "in 21h", 24 * time.Hour: "1d ago",
+		47 * time.Hour: "1d 23h ago", 48*time.Hour + 59*time.Minute: "2d ago", 49 * time.Hour: "2d 1h ago",
+		-3 * 24 * time.Hour: "in 3d", -(400*24*time.Hour + 5*time.Hour): "in 400d 5h",
 	} {
 		if got := relative(d); got != want {
 			t.Errorf("relative(%v) = %q, want %q", d, got, want)
@@ -298,7 +301,7 @@ func TestRenderRowDetails(t *testing.T) {
 	out := text(render(t, fixturePage(ThemeLight)))
 	for _, want := range []string{
 		"104 v0.0.2 NOT CHECKED LATE not checked yet late, due 2026-12-07 11:05 (3h ago) next due 2026-12-08 11:05 (in 21h)",
-		"102 v0.0.1 FAILED ALERT OPEN since 2026-12-07 12:05 (2h ago) checked 2026-12-07 14:00 (5m ago) alert open since 2026-12-07 12:05 (2h ago) meter page",
+		"102 v0.0.1 FAILED ALERT OPEN: FAILED since 2026-12-07 12:05 (2h ago) checked 2026-12-07 14:00 (5m ago) alert open since 2026-12-07 12:05 (2h ago) meter page",
 		"103 v0.0.1 RUNNING STUCK since 2026-12-07 08:05 (6h ago)",
 		"106 v0.0.1 COMPLETED 2 PAGES OWED",
 		"107 v1.0 COMPLETED since 2026-12-07 10:05 (4h ago) checked 2026-12-07 14:00 (5m ago) Check now",
