@@ -64,9 +64,9 @@ func writeLate(b *strings.Builder, r report, msg memory.Message) {
 	e := expectationOf(l)
 	_, _, grace := e.Strings()
 	if msg.Event == memory.EventReminder {
-		fmt.Fprintf(b, "Meter %d, version %s: still no run since the run due %s (%s).\n", r.MeterID, r.Version, e.FormatDue(l.Due), when(l.Due))
+		fmt.Fprintf(b, "Meter %d, version %s: still no run since the run due %s.\n", r.MeterID, r.Version, dueAt(e, l.Due))
 	} else {
-		fmt.Fprintf(b, "Meter %d, version %s: no run came for the run due %s (%s).\n", r.MeterID, r.Version, e.FormatDue(l.Due), when(l.Due))
+		fmt.Fprintf(b, "Meter %d, version %s: no run came for the run due %s.\n", r.MeterID, r.Version, dueAt(e, l.Due))
 	}
 	fmt.Fprintf(b, "Due: on the cron %q in %s; a run going within %s either side of a due time meets it.\n", l.Cron, l.Timezone, grace)
 	if l.LastRunAt.IsZero() {
@@ -78,6 +78,17 @@ func writeLate(b *strings.Builder, r report, msg memory.Message) {
 	b.WriteString("\nNext: check the upstream schedule or job that starts this meter's runs, and the meter in\n" +
 		"Zuora (Mediation > Audit Trail > Runs): whether a run started, and if not, why not. A\n" +
 		"resolution follows when a run of this meter version is seen.\n")
+}
+
+// dueAt is a due time as the e-mail says it: on the zone's clock, then in
+// UTC, as the e-mail's other times are, unless the zone's clock reads UTC
+// then (UTC itself, or London in winter) and it would say the same twice.
+func dueAt(e expect.Expectation, t time.Time) string {
+	s := e.FormatDue(t)
+	if _, offset := t.In(e.Location()).Zone(); offset != 0 {
+		s += " (" + when(t) + ")"
+	}
+	return s
 }
 
 // writeConfirmed is how the miss was confirmed. Only the page itself was
