@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/memory"
 )
 
@@ -241,5 +242,25 @@ func TestAfterMute(t *testing.T) {
 	m, _ := Build(topic, "", memory.Message{Event: memory.EventReminder, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true), AfterMute: true})
 	if !strings.HasSuffix(m.JSON, `"verified":true},"afterMute":true}`) || !strings.Contains(m.Email, "still LATE, no run since due 2026-12-07 02:00 CET"+line) {
 		t.Errorf("late reminder after a mute:\n%s\n%s", m.JSON, m.Email)
+	}
+}
+
+// A late message's texts rebuild its expectation (a cron parse) once
+// between them, whatever event it is.
+func TestLateParsesOnce(t *testing.T) {
+	parses := 0
+	defer func(f func(string, string, string) (expect.Expectation, error)) { newExpectation = f }(newExpectation)
+	newExpectation = func(c, z, g string) (expect.Expectation, error) {
+		parses++
+		return expect.New(c, z, g)
+	}
+	for _, event := range []string{memory.EventLate, memory.EventReminder} {
+		parses = 0
+		if _, err := Build(topic, "", memory.Message{Event: event, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true)}); err != nil {
+			t.Fatal(err)
+		}
+		if parses != 1 {
+			t.Errorf("%s: %d parses of the cron, want 1", event, parses)
+		}
 	}
 }
