@@ -1,13 +1,16 @@
 package alert
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/zuora-runstatus/internal/memory"
 )
@@ -70,6 +73,38 @@ func TestSendRefused(t *testing.T) {
 				fmt.Sprint(plain.Attributes) != fmt.Sprint(tp.got[0].Attributes) {
 				t.Errorf("%s: the second attempt is not the plain form: %+v", tt.name, plain)
 			}
+		}
+	}
+}
+
+// The plain form drops the texts and the details, in the JSON's own
+// order, and says the details could not go out only where there were
+// some: resolutions, late pages and alerts without details never have
+// any.
+func TestPlain(t *testing.T) {
+	explained := Explaining(failedReport(""), details, "ZuoraThrottled")
+	late := berlin(winterDue, 2*time.Hour, lastRun, true)
+	tests := []struct {
+		name string
+		msg  memory.Message
+		json string // the plain form's; "" for the message's own
+	}{
+		{"an alert with details", memory.Message{Event: memory.EventAlert, Report: explained},
+			strings.TrimSuffix(string(failedReport("")), "}") + `,"link":"https://z.example/m/102","detailsError":"AlertPublishFailed"}`},
+		{"an alert without details", memory.Message{Event: memory.EventAlert, Report: failedReport("")}, ""},
+		{"a resolution", memory.Message{Event: memory.EventResolved, Report: json.RawMessage(`{"meterId":102,"version":"0.0.1","status":"COMPLETED","statusCode":7}`),
+			Resolves: &memory.Resolution{Status: "FAILED", Since: checkedAt}}, ""},
+		{"a late page", memory.Message{Event: memory.EventLate, Report: lateReport("0.0.1"), Late: late}, ""},
+	}
+	for _, tt := range tests {
+		m, err := Build(topic, "https://z.example/m/{meterId}", tt.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Plain(m)
+		want := cmp.Or(tt.json, m.JSON)
+		if p.JSON != want || p.Email != "" || p.SMS != "" || p.Subject != m.Subject || fmt.Sprint(p.Attributes) != fmt.Sprint(m.Attributes) {
+			t.Errorf("%s: plain JSON\n%s\nwant\n%s\n(e-mail %q, SMS %q, subject %q)", tt.name, p.JSON, want, p.Email, p.SMS, p.Subject)
 		}
 	}
 }
