@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/example/zuora-runstatus/internal/alert"
@@ -32,7 +33,21 @@ func (h *Handler) publish(ctx context.Context, res *reply.Result, msg memory.Mes
 	metrics.From(ctx).Count(metrics.AlertPublishFailures)
 	h.log.ErrorContext(ctx, "alert not published", "meterId", res.MeterID, "version", res.Version,
 		"status", status, "event", msg.Event, "errorType", TypeAlertPublishFailed, "error", err.Error())
+	if errors.Is(err, memory.ErrUndeliverable) {
+		return msg, causedBy(ErrAlertPublishFailed, err, "%s for meter %d version %s (%s) refused by the SNS topic even in its plain form; the function's log has it whole", msg.Event, res.MeterID, res.Version, status)
+	}
 	return msg, causedBy(ErrAlertPublishFailed, err, "%s for meter %d version %s (%s) not published to the SNS topic; it stays owed", msg.Event, res.MeterID, res.Version, status)
+}
+
+// givenUp is the failure of a single check whose reply reports a message
+// the memory gave up (SNS refused it even in its plain form): the caller
+// asked about this meter version and its page did not go out, though no
+// retry would send it. A batch, a scheduled run or a callout does not fail
+// for it: Lambda or Zuora would repeat every check for nothing.
+func givenUp(res reply.Result) error {
+	return causedBy(ErrAlertPublishFailed, memory.ErrUndeliverable,
+		"%s for meter %d version %s refused by the SNS topic even in its plain form and given up; it is not owed; the function's log has it whole",
+		res.Alert.Event, res.MeterID, res.Version)
 }
 
 // deduplicationID names an observation when there is no memory to name the

@@ -35,6 +35,9 @@ func (h *Handler) serveCheck(ctx context.Context, req trigger.Request) ([]byte, 
 		return json.Marshal(reply.Batch{Results: items, Summary: reply.Summarize(items)})
 	}
 	res, err := h.check(ctx, req.Checks[0], mo, runBudget{})
+	if err == nil && res.Alert != nil && !res.Alert.Published {
+		err = givenUp(res)
+	}
 	if err != nil {
 		var partial *reply.Result
 		if res.Alert != nil { // the check succeeded; only the alert did not go out
@@ -94,7 +97,8 @@ func zuoraContext(ctx context.Context, by time.Time) (context.Context, context.C
 
 // check runs one check: Zuora, then the memory and the alert the status
 // calls for. On an alert failure it returns the result too, with
-// alert.published false. mo is the memory read for the invocation (nil
+// alert.published false; a message the memory gave up is that without an
+// error (it stays owed to no one). mo is the memory read for the invocation (nil
 // without a Store); run is a scheduled run's budget (the zero runBudget:
 // none), whose checks judge due times.
 func (h *Handler) check(ctx context.Context, c trigger.Check, mo *memory.Recollection, run runBudget) (reply.Result, error) {

@@ -20,8 +20,7 @@ type late struct {
 	Verified  bool   `json:"verified"`
 }
 
-func lateObject(l memory.Late) late {
-	e := expectationOf(l)
+func lateObject(l memory.Late, e expect.Expectation) late {
 	_, _, grace := e.Strings()
 	out := late{Due: e.FormatDueRFC3339(l.Due), Cron: l.Cron, Timezone: l.Timezone, Grace: grace, Verified: l.Verified}
 	if !l.LastRunAt.IsZero() {
@@ -30,6 +29,26 @@ func lateObject(l memory.Late) late {
 	return out
 }
 
+// page is a message with what its texts would otherwise work out each
+// time they need it: a late page's expectation, rebuilt from its cron (a
+// parse) once for the JSON, the subject, the e-mail and the SMS.
+type page struct {
+	memory.Message
+	due expect.Expectation // a late page's; the zero one for any other
+}
+
+func pageOf(msg memory.Message) page {
+	p := page{Message: msg}
+	if msg.Late != nil {
+		p.due = expectationOf(*msg.Late)
+	}
+	return p
+}
+
+// newExpectation is expect.New, which parses the cron: a variable so that
+// a test can count the parses a message costs.
+var newExpectation = expect.New
+
 // expectationOf rebuilds the expectation a late page names: its zone writes
 // the due time as the meter's owners read their schedule, whatever zone the
 // time came back from the store in. The grace is set as the page has it,
@@ -37,7 +56,7 @@ func lateObject(l memory.Late) late {
 // does not rebuild (the memory built it, so it should) falls back to UTC:
 // a page is never lost for its wording.
 func expectationOf(l memory.Late) expect.Expectation {
-	e, err := expect.New(l.Cron, l.Timezone, "")
+	e, err := newExpectation(l.Cron, l.Timezone, "")
 	if err != nil {
 		e = expect.Expectation{Cron: l.Cron, Timezone: l.Timezone}
 	}
@@ -49,8 +68,7 @@ func expectationOf(l memory.Late) expect.Expectation {
 // 2026-12-07 02:00 CET" for a subject, "LATE: no run since due 02:00 CET"
 // for an SMS, which has no room for the date (the page comes within a day
 // of it, unless a grace of days delays it).
-func lateTail(l memory.Late, short bool) string {
-	e := expectationOf(l)
+func lateTail(l memory.Late, e expect.Expectation, short bool) string {
 	if short {
 		return "LATE: no run since due " + e.FormatDueShort(l.Due)
 	}
@@ -59,14 +77,13 @@ func lateTail(l memory.Late, short bool) string {
 
 // writeLate is a due time no run came for: what was due, when a run was
 // last seen, how the miss was confirmed, and what to do.
-func writeLate(b *strings.Builder, r report, msg memory.Message) {
-	l := *msg.Late
-	e := expectationOf(l)
+func writeLate(b *strings.Builder, r report, msg page) {
+	l, e := *msg.Late, msg.due
 	_, _, grace := e.Strings()
 	if msg.Event == memory.EventReminder {
-		fmt.Fprintf(b, "Meter %d, version %s: still no run since the run due %s (%s).\n", r.MeterID, r.Version, e.FormatDue(l.Due), when(l.Due))
+		fmt.Fprintf(b, "Meter %d, version %s: still no run since the run due %s.\n", r.MeterID, r.Version, dueAt(e, l.Due))
 	} else {
-		fmt.Fprintf(b, "Meter %d, version %s: no run came for the run due %s (%s).\n", r.MeterID, r.Version, e.FormatDue(l.Due), when(l.Due))
+		fmt.Fprintf(b, "Meter %d, version %s: no run came for the run due %s.\n", r.MeterID, r.Version, dueAt(e, l.Due))
 	}
 	fmt.Fprintf(b, "Due: on the cron %q in %s; a run going within %s either side of a due time meets it.\n", l.Cron, l.Timezone, grace)
 	if l.LastRunAt.IsZero() {
@@ -74,18 +91,29 @@ func writeLate(b *strings.Builder, r report, msg memory.Message) {
 	} else {
 		fmt.Fprintf(b, "Last run seen: %s.\n", when(l.LastRunAt))
 	}
-	writeConfirmed(b, r, msg, e)
+	writeConfirmed(b, r, msg)
 	b.WriteString("\nNext: check the upstream schedule or job that starts this meter's runs, and the meter in\n" +
 		"Zuora (Mediation > Audit Trail > Runs): whether a run started, and if not, why not. A\n" +
 		"resolution follows when a run of this meter version is seen.\n")
 }
 
+// dueAt is a due time as the e-mail says it: on the zone's clock, then in
+// UTC, as the e-mail's other times are, unless the zone's clock reads UTC
+// then (UTC itself, or London in winter) and it would say the same twice.
+func dueAt(e expect.Expectation, t time.Time) string {
+	s := e.FormatDue(t)
+	if _, offset := t.In(e.Location()).Zone(); offset != 0 {
+		s += " (" + when(t) + ")"
+	}
+	return s
+}
+
 // writeConfirmed is how the miss was confirmed. Only the page itself was
 // judged by the check it reports, so only it can name the summary's end;
 // a reminder, or a page held back by a mute, was judged earlier.
-func writeConfirmed(b *strings.Builder, r report, msg memory.Message, e expect.Expectation) {
+func writeConfirmed(b *strings.Builder, r report, msg page) {
 	l := *msg.Late
-	from, _ := e.Window(l.Due)
+	from, _ := msg.due.Window(l.Due)
 	switch {
 	case !l.Verified:
 		fmt.Fprintf(b, "Not confirmed: Zuora could not be asked (no answer from its summary by %s, twice the grace past the due time); "+

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/zuora-runstatus/internal/expect"
 	"github.com/example/zuora-runstatus/internal/memory"
 )
 
@@ -65,6 +66,13 @@ func TestLatePage(t *testing.T) {
 				"Not confirmed: Zuora could not be asked (no answer from its summary by 2026-07-07 03:00:00 UTC, twice the grace past the due time); this page may be a false alarm.",
 			},
 			[]string{"Confirmed:", "lastRunAt"}},
+		{"in UTC, the due time said once", memory.Message{Event: memory.EventLate, Report: lateReport("0.0.1"),
+			Late: &memory.Late{Due: time.Date(2026, 12, 7, 18, 0, 0, 0, time.UTC), Cron: "0 * * * *", Timezone: "UTC", Grace: 10 * time.Minute, Verified: true}},
+			"Zuora meter 123 version 0.0.1: LATE, no run since due 2026-12-07 18:00 UTC",
+			"Zuora meter 123 v0.0.1 LATE: no run since due 18:00 UTC",
+			`{"due":"2026-12-07T18:00:00Z","cron":"0 * * * *","timezone":"UTC","grace":"10m","verified":true}`,
+			[]string{"Meter 123, version 0.0.1: no run came for the run due 2026-12-07 18:00 UTC.\n"},
+			[]string{"(2026-12-07 18:00:00 UTC)"}},
 		{"reminder", memory.Message{Event: memory.EventReminder, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true)},
 			"Zuora meter 123 version 0.0.1: still LATE, no run since due 2026-12-07 02:00 CET",
 			"Zuora meter 123 v0.0.1 still LATE: no run since due 02:00 CET",
@@ -234,5 +242,25 @@ func TestAfterMute(t *testing.T) {
 	m, _ := Build(topic, "", memory.Message{Event: memory.EventReminder, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true), AfterMute: true})
 	if !strings.HasSuffix(m.JSON, `"verified":true},"afterMute":true}`) || !strings.Contains(m.Email, "still LATE, no run since due 2026-12-07 02:00 CET"+line) {
 		t.Errorf("late reminder after a mute:\n%s\n%s", m.JSON, m.Email)
+	}
+}
+
+// A late message's texts rebuild its expectation (a cron parse) once
+// between them, whatever event it is.
+func TestLateParsesOnce(t *testing.T) {
+	parses := 0
+	defer func(f func(string, string, string) (expect.Expectation, error)) { newExpectation = f }(newExpectation)
+	newExpectation = func(c, z, g string) (expect.Expectation, error) {
+		parses++
+		return expect.New(c, z, g)
+	}
+	for _, event := range []string{memory.EventLate, memory.EventReminder} {
+		parses = 0
+		if _, err := Build(topic, "", memory.Message{Event: event, Report: lateReport("0.0.1"), Late: berlin(winterDue, 2*time.Hour, lastRun, true)}); err != nil {
+			t.Fatal(err)
+		}
+		if parses != 1 {
+			t.Errorf("%s: %d parses of the cron, want 1", event, parses)
+		}
 	}
 }

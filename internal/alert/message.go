@@ -60,6 +60,7 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 		return Message{}, fmt.Errorf("the message's report: %w", err)
 	}
 	link := Link(linkTemplate, r.MeterID, r.Version, r.SessionID)
+	p := pageOf(msg)
 	body := msg.Report
 	if msg.Resolves != nil {
 		body = With(body, "resolves", resolvesObject(*msg.Resolves))
@@ -68,7 +69,7 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 		body = With(body, "stuck", stuckObject(*msg.Stuck))
 	}
 	if msg.Late != nil {
-		body = With(body, "late", lateObject(*msg.Late))
+		body = With(body, "late", lateObject(*msg.Late, p.due))
 	}
 	if msg.AfterMute {
 		body = With(body, "afterMute", true)
@@ -78,10 +79,10 @@ func Build(topicARN, linkTemplate string, msg memory.Message) (Message, error) {
 	}
 	m := Message{
 		TopicARN: topicARN,
-		Subject:  subject(r, msg),
+		Subject:  subject(r, p),
 		JSON:     string(body),
-		Email:    email(r, msg, link),
-		SMS:      sms(r, msg),
+		Email:    email(r, p, link),
+		SMS:      sms(r, p),
 		Attributes: []Attribute{
 			{"meterId", "Number", strconv.FormatInt(r.MeterID, 10)},
 			{"version", "String", r.Version},

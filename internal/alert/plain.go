@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -12,16 +13,47 @@ var ErrRefused = errors.New("the topic refused the message as it is")
 // Plain is m reduced to what every subscriber needs, for a topic that
 // refused m as it was: the subject, the attributes (subscription filters
 // match them) and the report as the one body, without the e-mail and SMS
-// texts or the details, the parts of a message that can grow.
+// texts or the details, the parts of a message that can grow. Only a
+// message that had details says they could not go out with it
+// (detailsError); reminders, resolutions, stuck and late pages never carry
+// any.
 func Plain(m Message) Message {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal([]byte(m.JSON), &fields) == nil {
-		delete(fields, "details")
-		fields["detailsError"] = json.RawMessage(`"AlertPublishFailed"`) // the details could not go out with it
-		if b, err := json.Marshal(fields); err == nil {
-			m.JSON = string(b)
-		}
+	if body, had := without([]byte(m.JSON), "details"); had {
+		body, _ = without(body, "detailsError") // whatever kept part of them, now they are all missing
+		m.JSON = string(With(body, "detailsError", "AlertPublishFailed"))
 	}
 	m.Email, m.SMS = "", ""
 	return m
+}
+
+// without is the JSON object obj without its member name, the others as
+// they were and in their order, and whether it had one; obj as it is when
+// it is not an object.
+func without(obj []byte, name string) (json.RawMessage, bool) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return obj, false
+	}
+	out, had := []byte{'{'}, false
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		var v json.RawMessage
+		if err != nil || !ok || dec.Decode(&v) != nil {
+			return obj, false
+		}
+		if key == name {
+			had = true
+			continue
+		}
+		k, err := json.Marshal(key)
+		if err != nil {
+			return obj, false
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}'), had
 }

@@ -21,7 +21,7 @@ const (
 
 // subject is "Zuora meter 123 version 0.0.1: " and what happened, with the
 // version shortened when a long one would pass SNS's 100-character limit.
-func subject(r report, msg memory.Message) string {
+func subject(r report, msg page) string {
 	return Subject(r.MeterID, r.Version, what(r, msg, false))
 }
 
@@ -29,11 +29,11 @@ func subject(r report, msg memory.Message) string {
 // (COMPLETED)", "RUNNING for 6h10m (usually 40m)", "LATE, no run since due
 // 2026-12-07 02:00 CET" (short, for an SMS: "LATE: no run since due 02:00
 // CET").
-func what(r report, msg memory.Message, short bool) string {
+func what(r report, msg page, short bool) string {
 	tail := r.Status
 	switch {
 	case msg.Late != nil:
-		tail = lateTail(*msg.Late, short)
+		tail = lateTail(*msg.Late, msg.due, short)
 	case msg.Stuck != nil:
 		tail += " for " + Duration(msg.Stuck.For)
 		if msg.Stuck.Usual > 0 {
@@ -80,7 +80,7 @@ const afterMuteLine = "After a mute: this began while the meter version was mute
 // email is the plain text an e-mail subscriber gets: what happened, since
 // when, how bad, why (Zuora's details), what to quote to Zuora, and what to
 // do next.
-func email(r report, msg memory.Message, link string) string {
+func email(r report, msg page, link string) string {
 	var b strings.Builder
 	b.WriteString(subject(r, msg) + "\n\n")
 	if msg.AfterMute {
@@ -250,7 +250,7 @@ func writeQuote(b *strings.Builder, r report) {
 
 // sms is one line of at most 140 characters: what and, for a failure, how
 // bad.
-func sms(r report, msg memory.Message) string {
+func sms(r report, msg page) string {
 	tail := what(r, msg, true)
 	if msg.Event == memory.EventAlert && r.Details != nil && r.Details.Records != nil {
 		tail += ": " + strconv.FormatInt(r.Details.Records.Errors, 10) + " records in error"

@@ -60,7 +60,8 @@ type Outcome struct {
 
 // Record applies obs to prev (the state read for it) and publishes what the
 // rules call for through publish, as owner. Its error is ErrUnavailable
-// when the Store failed, else the publisher's; the Outcome says whether the
+// when the Store failed, else the publisher's for a message that stays
+// owed (one given up is not, see publishAll); the Outcome says whether the
 // news was stale either way.
 func (k *Keeper) Record(ctx context.Context, prev State, obs Observation, owner string, publish Publisher) (Outcome, error) {
 	m := obs.Meter
@@ -159,13 +160,14 @@ func (k *Keeper) deliver(ctx context.Context, s State, publish Publisher) error 
 }
 
 // publishAll publishes msgs in order until one fails, and returns them as
-// they went out, the failed one last (failed). A message the topic will
-// never take (ErrUndeliverable) is given up: it counts as gone, so that it
-// holds back nothing behind it — every later page of the meter version and
-// every scheduled run would fail on it for ever — and its error, logged
-// with the whole message, is returned with the rest's.
+// they went out, the failed one last (failed), with its error. A message the
+// topic will never take (ErrUndeliverable) is given up: it counts as gone,
+// so that it holds back nothing behind it — every later page of the meter
+// version and every scheduled run would fail on it for ever — and it is
+// logged whole. Its error is not returned: it is owed to no one, and an
+// invocation failed for it would be repeated for nothing (the publisher
+// has counted it and said, in the result, that it did not go out).
 func (k *Keeper) publishAll(ctx context.Context, msgs []Message, publish Publisher) (sent []Message, failed bool, err error) {
-	var given []error
 	for _, m := range msgs {
 		out, perr := publish(ctx, m)
 		sent = append(sent, out)
@@ -173,12 +175,11 @@ func (k *Keeper) publishAll(ctx context.Context, msgs []Message, publish Publish
 		case errors.Is(perr, ErrUndeliverable):
 			k.log().ErrorContext(ctx, "message undeliverable, given up", "event", m.Event, "id", m.ID,
 				"report", string(out.Report), "error", perr.Error())
-			given = append(given, perr)
 		case perr != nil:
-			return sent, true, errors.Join(append(given, perr)...)
+			return sent, true, perr
 		}
 	}
-	return sent, false, errors.Join(given...)
+	return sent, false, nil
 }
 
 // publishContext keeps back from the invocation's deadline the time to

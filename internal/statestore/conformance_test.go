@@ -342,6 +342,29 @@ var conformanceCases = []conformanceCase{
 			t.Errorf("the schedule shows among the meters: %+v, %v", all, err)
 		}
 	}},
+	{"keys left unprocessed are asked again", func(t *testing.T, s subject) {
+		if s.api == nil {
+			t.Skip("the memory store is never throttled")
+		}
+		want := memory.Schedule{LastRun: at, Reached: &memory.Meter{MeterID: 42, Version: "1.0"}}
+		must(t, s.store.SaveSchedule(ctxB, want))
+		_, err := s.store.Save(ctxB, fullState(m7, "w1"))
+		must(t, err)
+		// Two throttled answers, then DynamoDB's own.
+		throttled := &throttledAPI{API: s.api, left: 2}
+		got, err := New(throttled, s.table).Schedule(ctxB)
+		if err != nil || !got.LastRun.Equal(want.LastRun) || got.Reached == nil || *got.Reached != *want.Reached {
+			t.Errorf("Schedule after two throttled reads = %+v, %v; want %+v", got, err, want)
+		}
+		throttled.left = 2
+		if got, err := New(throttled, s.table).States(ctxB, []memory.Meter{m7, m8}); err != nil || got[m7].Rev != 1 || len(got) != 1 {
+			t.Errorf("States after two throttled reads = %+v, %v", got, err)
+		}
+		throttled.left = unprocessedTries
+		if got, err := New(throttled, s.table).Schedule(ctxB); err == nil {
+			t.Errorf("Schedule throttled on every try = %+v, want an error", got)
+		}
+	}},
 	{"the watch list in pages, in meter order", func(t *testing.T, s subject) {
 		for i := range 30 {
 			m := memory.Meter{MeterID: int64(100 - i), Version: "1.0." + strconv.Itoa(i%3)}
@@ -452,4 +475,19 @@ func isSorted(ms []memory.Meter) bool {
 		}
 	}
 	return true
+}
+
+// throttledAPI answers its next left BatchGetItem calls as DynamoDB does
+// under throttling: nothing read, every key handed back unprocessed.
+type throttledAPI struct {
+	API
+	left int
+}
+
+func (a *throttledAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	if a.left == 0 {
+		return a.API.BatchGetItem(ctx, in, optFns...)
+	}
+	a.left--
+	return &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}, UnprocessedKeys: in.RequestItems}, nil
 }

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/example/zuora-runstatus/internal/memory"
 )
@@ -26,19 +24,13 @@ var scheduleKey = map[string]types.AttributeValue{
 // Schedule reads what the last scheduled run left (the zero Schedule
 // before the first), strongly consistent: the next run goes on from it.
 func (t *Table) Schedule(ctx context.Context) (memory.Schedule, error) {
-	res, err := t.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		t.name: {Keys: []map[string]types.AttributeValue{scheduleKey}, ConsistentRead: aws.Bool(true)},
-	}})
-	if err != nil {
-		return memory.Schedule{}, err
-	}
-	if items := res.Responses[t.name]; len(items) == 1 {
-		return decodeSchedule(items[0])
-	}
-	if len(res.UnprocessedKeys) > 0 {
-		return memory.Schedule{}, fmt.Errorf("BatchGetItem left the schedule's item unprocessed")
-	}
-	return memory.Schedule{}, nil
+	var s memory.Schedule
+	err := t.batchGet(ctx, []map[string]types.AttributeValue{scheduleKey}, func(item map[string]types.AttributeValue) error {
+		var err error
+		s, err = decodeSchedule(item)
+		return err
+	})
+	return s, err
 }
 
 func decodeSchedule(item map[string]types.AttributeValue) (memory.Schedule, error) {

@@ -86,14 +86,25 @@ func (t *Table) States(ctx context.Context, meters []memory.Meter) (map[memory.M
 		for i, m := range chunk {
 			keys[i] = Key(m)
 		}
-		if err := t.batchGet(ctx, keys, out); err != nil {
+		err := t.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
+			s, err := decodeState(item)
+			if err != nil {
+				return err
+			}
+			out[s.Meter] = s
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (t *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[memory.Meter]memory.State) error {
+// batchGet reads keys (at most batchGetMax) strongly consistent, handing
+// each item found to each. Keys DynamoDB hands back unprocessed (it does
+// so under throttling) are asked again, a few times, after a pause.
+func (t *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
 	for try := 1; len(keys) > 0; try++ {
 		if try > unprocessedTries {
 			return fmt.Errorf("BatchGetItem left %d keys unprocessed after %d tries", len(keys), unprocessedTries)
@@ -105,16 +116,14 @@ func (t *Table) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			return err
 		}
 		for _, item := range res.Responses[t.name] {
-			s, err := decodeState(item)
-			if err != nil {
+			if err := each(item); err != nil {
 				return err
 			}
-			out[s.Meter] = s
 		}
 		if keys = res.UnprocessedKeys[t.name].Keys; len(keys) == 0 {
 			return nil
 		}
-		select { // DynamoDB hands keys back under throttling: give it a moment
+		select {
 		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
