@@ -604,9 +604,10 @@ func e2eMetricSum(log, metric string) float64 {
 func TestRefusedMessageEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": ""})
-	var refusing atomic.Int64 // publishes still to refuse; -1: all
+	var refuseAll atomic.Bool
+	var refusing atomic.Int64 // publishes still to refuse when not all
 	s.SetFaults(func(op string, _ int) localstack.Fault {
-		if op == "SNS.Publish" && (refusing.Load() < 0 || refusing.Add(-1) >= 0) {
+		if op == "SNS.Publish" && (refuseAll.Load() || refusing.Add(-1) >= 0) {
 			return localstack.Fault{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "Invalid parameter: Message too long"}
 		}
 		return localstack.Fault{}
@@ -615,7 +616,7 @@ func TestRefusedMessageEndToEnd(t *testing.T) {
 	e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", "/meters/1104/0.0.1/watch", nil))
 	s.Sim.SetMeter(1104, "0.0.1", e2eSteps(8, 8, 5, 8)...)
 
-	refusing.Store(-1) // SNS refuses this page in every form
+	refuseAll.Store(true) // SNS refuses this page in every form
 	e2eWantError(t, s, check, "AlertPublishFailed")
 	if r := e2eInvoke(t, s, tick); r.Failed() {
 		t.Errorf("the scheduled run after the refused page: %s: %s", r.ErrorType, r.ErrorMessage)
@@ -623,6 +624,7 @@ func TestRefusedMessageEndToEnd(t *testing.T) {
 	if !strings.Contains(s.FunctionLog(), "message undeliverable") {
 		t.Error("the page given up was not logged")
 	}
+	refuseAll.Store(false)
 	refusing.Store(1) // the next page is refused once, then taken plain
 	for range 2 {
 		if r := e2eInvoke(t, s, check); r.Failed() {
