@@ -23,12 +23,13 @@ const (
 )
 
 // sendLate shows a late page: meter 109, on the watch list since three
-// hours ago with runs due every hour (grace 10m), has not run since — the
-// stack writes its item as a PUT watch would have left it then, since only
-// due times after an expectation was set count. A scheduled run judges
-// its last due time, finds no run, asks the Zuora simulator's summary,
-// which has no session either, and pages late. It first shows the PUT
-// with an expectation itself on another meter, and what it answers.
+// hours ago with runs due every hour (grace 10m), had a run complete then
+// and none since — the stack writes its item as a PUT watch and a check of
+// that run would have left it, since only due times after an expectation
+// was set count. A scheduled run judges its last due time, finds no run,
+// asks the Zuora simulator's summary, which has no session either, and
+// pages late, naming that last run. It first shows the PUT with an
+// expectation itself on another meter, and what it answers.
 func sendLate(ctx context.Context, s *localstack.Stack) error {
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
@@ -40,10 +41,11 @@ func sendLate(ctx context.Context, s *localstack.Stack) error {
 	if err != nil {
 		return err
 	}
-	at := time.Now().UTC().Truncate(time.Second)
+	since := time.Now().UTC().Truncate(time.Second).Add(-3 * time.Hour)
+	lastRun := memory.Span{From: since.Add(-40 * time.Minute), To: since}
 	item, err := statestore.Item(memory.State{Meter: memory.Meter{MeterID: lateMeter, Version: "0.0.1"}, Watched: true,
-		Status: "COMPLETED", StatusCode: 7, CheckedAt: at.Add(-3 * time.Hour), ChangedAt: at.Add(-3 * time.Hour), Rev: 1,
-		Expect: &hourly, ExpectSince: at.Add(-3 * time.Hour)})
+		Status: "COMPLETED", StatusCode: 7, CheckedAt: since, ChangedAt: lastRun.To, Rev: 1, Runs: []memory.Span{lastRun},
+		Expect: &hourly, ExpectSince: since})
 	if err == nil {
 		_, err = dynamodb.NewFromConfig(s.AWSConfig()).BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]dbtypes.WriteRequest{
 			localstack.StateTableName: {{PutRequest: &dbtypes.PutRequest{Item: item}}}}})
@@ -51,8 +53,8 @@ func sendLate(ctx context.Context, s *localstack.Stack) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== meter %d: watched since %s with runs due every hour (\"0 * * * *\", UTC, grace 10m), and none since; a scheduled run:\n",
-		lateMeter, at.Add(-3*time.Hour).Format(time.Kitchen))
+	fmt.Printf("== meter %d: watched since %s with runs due every hour (\"0 * * * *\", UTC, grace 10m); its last run completed then, and none since; a scheduled run:\n",
+		lateMeter, since.Format("15:04 MST"))
 	r, err := s.Invoke(ctx, []byte(`{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`))
 	if err != nil {
 		return err
