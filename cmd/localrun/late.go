@@ -66,21 +66,30 @@ func sendLate(ctx context.Context, s *localstack.Stack) error {
 
 // sendMute shows a mute: meter 110 is muted for maintenance; its check
 // finds it FAILED, says so and pages nothing; the mute is lifted, and the
-// next check pages the failure still open, once, afterMute.
+// next check pages the failure still open, once, afterMute, with what
+// Zuora's summary says of the failed run.
 func sendMute(ctx context.Context, s *localstack.Stack) error {
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
+	now := time.Now().UTC()
 	s.Sim.SetMeter(mutedMeter, "0.0.1", zuoratest.Step{Status: 8})
-	until := time.Now().Add(4 * time.Hour).UTC().Format(time.RFC3339)
+	s.Sim.SetRuns(mutedMeter, zuoratest.Run{SessionID: "R-000061", RunType: "NORMAL", Start: now.Add(-25 * time.Minute), End: now.Add(-3 * time.Minute),
+		Output: 1380, Errors: []zuoratest.ErrorGroup{{Code: "53100210", Message: "Account not found for account number A00018342",
+			OperatorID: "6b0d2f8e-47a1-4c9e-a3d5-2e8f1b7c9a64", OperatorName: "Find account", OperatorType: "LOOKUP", Count: 460}}})
+	until := now.Add(4 * time.Hour).Format(time.RFC3339)
 	check := fmt.Sprintf(`{"meterId": %d, "version": "0.0.1"}`, mutedMeter)
 	path := fmt.Sprintf("/meters/%d/0.0.1/mute", mutedMeter)
 	steps := []func() error{
 		func() error {
 			return sendHTTP(ctx, s, "PUT", path, `{"until": "`+until+`", "reason": "billing migration, CHG-4711"}`)
 		},
-		func() error { return sendDirect(ctx, s, check, "its check while muted") },
+		func() error {
+			return sendDirect(ctx, s, fmt.Sprintf("meter %d, its check while muted", mutedMeter), check)
+		},
 		func() error { return sendHTTP(ctx, s, "DELETE", path, "") },
-		func() error { return sendDirect(ctx, s, check, "its check after the mute") },
+		func() error {
+			return sendDirect(ctx, s, fmt.Sprintf("meter %d, its check after the mute", mutedMeter), check)
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -99,23 +108,35 @@ func httpEvent(method, path, body string) []byte {
 
 // sendHTTP sends an HTTP API request through the function and prints it.
 func sendHTTP(ctx context.Context, s *localstack.Stack, method, path, body string) error {
+	return callHTTP(ctx, s, method, path, body, true)
+}
+
+// callHTTP sends an HTTP API request through the function, wanting a 200,
+// and prints the request and its reply when show is set.
+func callHTTP(ctx context.Context, s *localstack.Stack, method, path, body string, show bool) error {
 	r, err := s.Invoke(ctx, httpEvent(method, path, body))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== %s %s %s\n", method, path, body)
-	printReply(os.Stdout, r)
-	fmt.Println()
+	if show {
+		fmt.Printf("== %s %s %s\n", method, path, body)
+		printReply(os.Stdout, r)
+		fmt.Println()
+	}
+	if h, ok := r.HTTP(); !ok || h.StatusCode != 200 {
+		return fmt.Errorf("%s %s: %s", method, path, r.Body)
+	}
 	return nil
 }
 
-// sendDirect invokes the function with a direct payload and prints it.
-func sendDirect(ctx context.Context, s *localstack.Stack, payload, what string) error {
+// sendDirect invokes the function with a direct payload and prints it
+// under title.
+func sendDirect(ctx context.Context, s *localstack.Stack, title, payload string) error {
 	r, err := s.Invoke(ctx, []byte(payload))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== meter %d, %s: %s\n", mutedMeter, what, payload)
+	fmt.Printf("== %s: %s\n", title, payload)
 	printReply(os.Stdout, r)
 	fmt.Println()
 	return nil
