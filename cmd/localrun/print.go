@@ -33,7 +33,8 @@ func printReply(w io.Writer, r localstack.Reply) {
 		}
 		fmt.Fprintf(w, "\n%s\n", pretty(h.Body))
 	case isWidgetHTML(r.Body):
-		fmt.Fprintf(w, "the dashboard widget's HTML, %d bytes (make run writes it to a file at its end)\n", len(r.Body))
+		fmt.Fprintf(w, "the dashboard widget's HTML, %d bytes, not shown (make run renders the widget again at its end, once its\n"+
+			"scenarios have filled the watch list, and writes that rendering to files)\n", len(r.Body))
 	default:
 		fmt.Fprintln(w, pretty(string(r.Body)))
 	}

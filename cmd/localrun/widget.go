@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/example/zuora-runstatus/internal/localstack"
@@ -63,24 +64,18 @@ func sendWidget(ctx context.Context, s *localstack.Stack, eventsDir, dir string)
 
 // watchForWidget puts the meters the scenarios paged for on the watch
 // list (a failure by callout, a stuck run, the one paged after its mute),
-// and mutes one, so that the widget shows each kind of row.
+// and mutes one, so that the widget shows each kind of row; it prints the
+// mute, which changes what that meter pages.
 func watchForWidget(ctx context.Context, s *localstack.Stack) error {
-	for _, m := range []string{"105/0.1.0", "106/0.0.1", "108/0.0.1", "110/0.0.1"} {
-		if err := silently(ctx, s, "PUT", "/meters/"+m+"/watch", ""); err != nil {
+	meters := []string{"105/0.1.0", "106/0.0.1", "108/0.0.1", "110/0.0.1"}
+	for _, m := range meters {
+		if err := callHTTP(ctx, s, "PUT", "/meters/"+m+"/watch", "", false); err != nil {
 			return err
 		}
 	}
+	fmt.Printf("== for the widget: meters %s put on the watch list, and one muted:\n", strings.Join(meters, ", "))
 	until := time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)
-	return silently(ctx, s, "PUT", "/meters/106/0.0.1/mute", `{"until": "`+until+`", "reason": "storage vendor maintenance <CHG-4711>"}`)
-}
-
-// silently sends an HTTP API request through the function, wanting a 200.
-func silently(ctx context.Context, s *localstack.Stack, method, path, body string) error {
-	r, err := s.Invoke(ctx, httpEvent(method, path, body))
-	if h, ok := r.HTTP(); err == nil && (!ok || h.StatusCode != 200) {
-		err = fmt.Errorf("%s %s: %s", method, path, r.Body)
-	}
-	return err
+	return sendHTTP(ctx, s, "PUT", "/meters/106/0.0.1/mute", `{"until": "`+until+`", "reason": "storage vendor maintenance <CHG-4820>"}`)
 }
 
 // widgetHTML is the widget's answer to the sample call, in theme.

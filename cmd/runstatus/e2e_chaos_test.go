@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -76,11 +77,15 @@ func chaosPlan(seed uint64, meters, phases int) [][]int {
 // delays and loses DynamoDB calls and refuses SNS publishes. Every FAILED
 // phase is paged at least once; a phase paged twice must be explained by
 // a state error the function logged (rule: a duplicate page beats a missed
-// failure); the table ends with each meter's last status and nothing owed.
+// failure); no meter, of the phases or of the sequences, gets a message of
+// a type it was not owed; the table ends with each meter's last status and
+// nothing owed.
 func TestFaultInjectionEndToEnd(t *testing.T) {
 	t.Parallel()
 	const meters, phases, seed = 30, 4, 20261203
-	env := map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5", "STUCK_AFTER": "1h"}
+	// No WATCH_METERS: the scheduled runs check the test's meters only, so
+	// that every message is one of theirs.
+	env := map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "5", "STUCK_AFTER": "1h", "WATCH_METERS": ""}
 	s := localstack.ForTest(t, env)
 	containers := []e2eInvoker{s}
 	for range 3 {
@@ -115,60 +120,134 @@ func TestFaultInjectionEndToEnd(t *testing.T) {
 
 	alerts, err := s.DrainAlerts(t.Context())
 	e2eMust(t, err)
-	paged := map[[2]int]int{} // (meter, phase) → alerts
-	resolutions := 0
-	for _, a := range alerts {
-		var msg struct {
-			MeterID   int64     `json:"meterId"`
-			CheckedAt time.Time `json:"checkedAt"`
-		}
-		e2eMust(t, json.Unmarshal([]byte(a.Message), &msg))
-		if a.Attributes["event"].Value == "resolved" {
-			resolutions++
-			continue
-		}
-		paged[[2]int{int(msg.MeterID - 810001), phaseOf(windows, msg.CheckedAt)}]++
-	}
 	logs := s.FunctionLog()
 	for _, c := range containers[1:] {
 		logs += c.(*localstack.Function).FunctionLog()
 	}
-	failures, lost, duplicates, misplaced := 0, 0, 0, 0
-	for m := range meters {
-		for p := range phases {
-			n := paged[[2]int{m, p}]
-			switch {
-			case plan[m][p] != 8 && n > 0:
-				misplaced += n
-			case plan[m][p] == 8 && n == 0:
-				failures, lost = failures+1, lost+1
-			case plan[m][p] == 8:
-				failures, duplicates = failures+1, duplicates+n-1
-			}
+	messages := chaosMessages(t, alerts)
+	phased := chaosPhased{plan: plan, windows: windows, first: meterID(0)}
+	failures, lost, duplicates, misplaced := phased.account(messages)
+	missing, extra, unowed := seqs.account(messages, phased.owns)
+	lost, duplicates, misplaced = lost+len(missing), duplicates+extra, append(misplaced, unowed...)
+	stateErrors := e2eMetricSum(logs, "StateUnavailable")
+	resolutions := 0
+	for _, msg := range messages {
+		if msg.event == "resolved" {
+			resolutions++
 		}
 	}
-	missing, extra := seqs.account(t, alerts)
-	lost, duplicates = lost+len(missing), duplicates+extra
-	stateErrors := e2eMetricSum(logs, "StateUnavailable")
 	t.Logf("seed %d: %d FAILED runs, %d pages, %d lost, %d paged twice (state errors logged: %v), %d misplaced; %d resolutions",
-		seed, failures, len(alerts)-resolutions, lost, duplicates, stateErrors, misplaced, resolutions)
+		seed, failures, len(alerts)-resolutions, lost, duplicates, stateErrors, len(misplaced), resolutions)
 	t.Logf("sequences: %d reruns, %d slow checks, %d stuck runs, %d late runs; missing %v, %d messages more than owed",
 		len(seqs.rerun), len(seqs.slow), len(seqs.stuck), len(seqs.late), missing, extra)
 	t.Logf("calls the function made: %v; faults injected: %v; conflicts: %v", calls, injected, e2eMetricSum(logs, "StateConflicts"))
-	if lost > 0 || misplaced > 0 || float64(duplicates) > stateErrors {
-		t.Errorf("%d FAILED runs never paged, %d pages for no failure, %d pages twice with %v state errors to explain them", lost, misplaced, duplicates, stateErrors)
+	if lost > 0 || len(misplaced) > 0 || float64(duplicates) > stateErrors {
+		t.Errorf("%d FAILED runs never paged, %d messages no meter was owed %v, %d pages twice with %v state errors to explain them", lost, len(misplaced), misplaced, duplicates, stateErrors)
 	}
 	chaosCheckTable(t, s, meters, meterID, func(m int) int { return plan[m][phases-1] })
 }
 
-// phaseOf is the phase whose window holds at, or -1.
-func phaseOf(windows [][2]time.Time, at time.Time) int {
-	for p, w := range windows {
+// chaosMessage is what the accounting reads of a message on the topic.
+type chaosMessage struct {
+	MeterID   int64     `json:"meterId"`
+	SessionID string    `json:"sessionId"`
+	CheckedAt time.Time `json:"checkedAt"`
+	Resolves  *struct{ Stuck bool }
+	event     string
+}
+
+func chaosMessages(t *testing.T, alerts []localstack.Alert) []chaosMessage {
+	t.Helper()
+	msgs := make([]chaosMessage, len(alerts))
+	for i, a := range alerts {
+		e2eMust(t, json.Unmarshal([]byte(a.Message), &msgs[i]))
+		msgs[i].event = a.Attributes["event"].Value
+	}
+	return msgs
+}
+
+// what names a message for the accounting: its event, with a rerun's page
+// (session R-b) and a resolution of anything but a stuck run told apart.
+func (m chaosMessage) what() string {
+	switch {
+	case m.event == "alert" && m.SessionID == "R-b":
+		return "rerun"
+	case m.event == "resolved" && (m.Resolves == nil || !m.Resolves.Stuck):
+		return "resolved, not stuck"
+	}
+	return m.event
+}
+
+func (m chaosMessage) String() string {
+	return fmt.Sprintf("%d %s at %s", m.MeterID, m.what(), m.CheckedAt.Format(time.TimeOnly))
+}
+
+// chaosPhased are the meters of the phases: meter first+m has status
+// plan[m][p] during windows[p].
+type chaosPhased struct {
+	plan    [][]int
+	windows [][2]time.Time
+	first   int64
+}
+
+func (c chaosPhased) owns(id int64) bool { return id >= c.first && id < c.first+int64(len(c.plan)) }
+
+// phaseOf is the phase whose window holds at, or -1. After the last
+// window, the simulator still answers the last phase's statuses, so a check
+// made then (one that flushed what a meter owed) sees that phase.
+func (c chaosPhased) phaseOf(at time.Time) int {
+	for p, w := range c.windows {
 		if !at.Before(w[0]) && !at.After(w[1]) {
 			return p
 		}
 	}
+	if last := len(c.windows) - 1; at.After(c.windows[last][1]) {
+		return last
+	}
 	return -1
+}
+
+// owed says whether meter m was owed a message like msg: a page in a FAILED
+// phase, or the resolution of a failure in a COMPLETED phase after one.
+func (c chaosPhased) owed(m int, msg chaosMessage) bool {
+	p := c.phaseOf(msg.CheckedAt)
+	switch {
+	case p < 0:
+		return false
+	case msg.what() == "alert":
+		return c.plan[m][p] == 8
+	case msg.what() == "resolved, not stuck":
+		return c.plan[m][p] == 7 && slices.Contains(c.plan[m][:p], 8)
+	}
+	return false
+}
+
+// account counts the phases' FAILED runs, those never paged and the pages
+// beyond one per run, and lists the messages the phases' meters were not
+// owed.
+func (c chaosPhased) account(msgs []chaosMessage) (failures, lost, duplicates int, misplaced []string) {
+	paged := map[[2]int]int{} // (meter, phase) → pages
+	for _, msg := range msgs {
+		m := int(msg.MeterID - c.first)
+		switch {
+		case !c.owns(msg.MeterID):
+		case !c.owed(m, msg):
+			misplaced = append(misplaced, msg.String())
+		case msg.event == "alert":
+			paged[[2]int{m, c.phaseOf(msg.CheckedAt)}]++
+		}
+	}
+	for m := range c.plan {
+		for p, code := range c.plan[m] {
+			switch n := paged[[2]int{m, p}]; {
+			case code == 8 && n == 0:
+				failures, lost = failures+1, lost+1
+			case code == 8:
+				failures, duplicates = failures+1, duplicates+n-1
+			}
+		}
+	}
+	return failures, lost, duplicates, misplaced
 }
 
 // chaosPhase observes every meter twice by a poll, from two containers at
@@ -320,37 +399,33 @@ func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) 
 }
 
 // account reads the sequences' messages: what each meter was owed and did
-// not get, and how many messages came beyond what was owed (duplicates,
-// which state errors must explain).
-func (seqs chaosSeqs) account(t *testing.T, alerts []localstack.Alert) (missing []string, extra int) {
-	t.Helper()
-	got := map[string]int{} // "meter what" → messages
-	for _, a := range alerts {
-		var msg struct {
-			MeterID   int64  `json:"meterId"`
-			SessionID string `json:"sessionId"`
-			Resolves  *struct{ Stuck bool }
-		}
-		e2eMust(t, json.Unmarshal([]byte(a.Message), &msg))
-		what := a.Attributes["event"].Value
-		switch {
-		case what == "alert" && msg.SessionID == "R-b":
-			what = "rerun"
-		case what == "resolved" && (msg.Resolves == nil || !msg.Resolves.Stuck):
-			what = "resolved, not stuck"
-		}
-		got[fmt.Sprintf("%d %s", msg.MeterID, what)]++
-	}
+// not get, how many messages came beyond what was owed (duplicates, which
+// state errors must explain), and the messages no meter of the test was
+// owed, of a type its sequence does not call for or for a meter that is
+// neither the sequences' nor the phases'.
+func (seqs chaosSeqs) account(msgs []chaosMessage, phased func(int64) bool) (missing []string, extra int, misplaced []string) {
 	owed := map[string][]int64{"alert": append(append([]int64(nil), seqs.rerun...), seqs.slow...), "rerun": seqs.rerun,
 		"stuck": seqs.stuck, "resolved": seqs.stuck, "late": seqs.late}
+	got := map[string]int{} // "meter what" → messages
 	for what, ids := range owed {
 		for _, id := range ids {
-			key := fmt.Sprintf("%d %s", id, what)
-			if got[key] == 0 {
-				missing = append(missing, key)
-			}
-			extra += max(got[key]-1, 0)
+			got[fmt.Sprintf("%d %s", id, what)] = 0
 		}
 	}
-	return missing, extra
+	for _, msg := range msgs {
+		key := fmt.Sprintf("%d %s", msg.MeterID, msg.what())
+		if n, ok := got[key]; ok {
+			got[key] = n + 1
+		} else if !phased(msg.MeterID) {
+			misplaced = append(misplaced, msg.String())
+		}
+	}
+	for key, n := range got {
+		if n == 0 {
+			missing = append(missing, key)
+		}
+		extra += max(n-1, 0)
+	}
+	slices.Sort(missing)
+	return missing, extra, misplaced
 }

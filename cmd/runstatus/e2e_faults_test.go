@@ -401,49 +401,111 @@ func TestScheduledRunDeadlineEndToEnd(t *testing.T) {
 }
 
 // Issue 23, 2: a watch list of steady meters (checked before, nothing
-// changes) that one run cannot cover is covered over the next runs: the
-// second run checks the meters the first did not reach, though no check of
-// a steady meter writes its checkedAt; and a tick that changes nothing
-// writes next to nothing (the schedule's one mark).
+// changes) that one run cannot cover is covered over the next runs, every
+// meter in turn, though no check of a steady meter writes its checkedAt:
+// over two covers' worth of runs plus two, each meter is checked at least
+// twice, and a tick that changes nothing writes next to nothing (the
+// schedule's one mark). A mark that cannot be written in time, or read,
+// costs that run's place in the rotation, never the run (the state error
+// is in its summary), and skips no meter.
 func TestScheduledRunRotatesEndToEnd(t *testing.T) {
 	t.Parallel()
-	const n = 1500
-	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": "", "AWS_LAMBDA_FUNCTION_TIMEOUT": "5"})
+	const n = 200
+	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": "", "AWS_LAMBDA_FUNCTION_TIMEOUT": "2"})
 	var ids []int64
 	for id := int64(720001); id <= 720000+n; id++ {
 		ids = append(ids, id)
 		s.Sim.SetMeter(id, "1.0.0", zuoratest.Step{Status: 7})
 	}
 	e2eStateItems(t, s, ids, "1.0.0", "COMPLETED", 7, time.Now().UTC().Truncate(time.Second))
-	s.Sim.SetLatency(200 * time.Millisecond) // at 32 in flight, at most ~600 checks a tick
-	const tick = `{"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}`
-	var asked [2]map[string]bool
-	for i := range asked {
+	s.Sim.SetLatency(300 * time.Millisecond) // at 32 in flight, about 100 checks a tick
+	checks := map[string]int{}               // runStatus path → ticks that asked Zuora about it
+	ticks := 0
+	tick := func() (asked, stateErrors int) {
+		ticks++
 		s.Sim.ResetStats()
 		stop, err := s.RecordAWSCalls(t.Context())
 		e2eMust(t, err)
-		r := e2eInvoke(t, s, tick)
+		r := e2eInvoke(t, s, e2eTick)
 		calls, err := stop(t.Context())
 		e2eMust(t, err)
 		if r.Failed() {
-			t.Fatalf("tick %d: %s: %s", i+1, r.ErrorType, r.ErrorMessage)
+			t.Fatalf("tick %d: %s: %s", ticks, r.ErrorType, r.ErrorMessage)
 		}
-		asked[i] = map[string]bool{}
+		var b struct {
+			Summary struct{ Total, Unchecked, StateUnavailable int }
+		}
+		e2eMust(t, json.Unmarshal(r.Body, &b))
 		for _, req := range s.Sim.Requests() {
 			if strings.HasSuffix(req.Path, "/runStatus") {
-				asked[i][req.Path] = true
+				checks[req.Path]++
+				asked++
 			}
 		}
 		_, writes := localstack.DynamoDBCalls(calls)
-		t.Logf("tick %d in %s: %d meters asked, %d DynamoDB writes", i+1, r.Duration, len(asked[i]), writes)
-		if len(asked[i]) == 0 || len(asked[i]) >= n/2 || writes > 1 {
-			t.Errorf("tick %d asked Zuora about %d meters and wrote %d times; want some, fewer than %d, and at most the one mark", i+1, len(asked[i]), writes, n/2)
+		t.Logf("tick %d in %s: %d meters asked, %d DynamoDB writes, summary %+v", ticks, r.Duration, asked, writes, b.Summary)
+		if asked == 0 || asked >= n || writes > 1 || b.Summary.Total != n || b.Summary.Unchecked == 0 {
+			t.Errorf("tick %d asked Zuora about %d meters and wrote %d times, summary %+v; want some, not all %d, at most the one mark", ticks, asked, writes, b.Summary, n)
+		}
+		return asked, b.Summary.StateUnavailable
+	}
+	// cover ticks until the runs have checked covers times as many meters as
+	// the list holds.
+	cover := func(covers int) {
+		for covered := 0; covered < covers*n; {
+			asked, _ := tick()
+			if asked == 0 {
+				t.Fatalf("tick %d checked no meter", ticks)
+			}
+			covered += asked
 		}
 	}
-	for path := range asked[1] {
-		if asked[0][path] {
-			t.Fatalf("%s was checked by both runs; the second should go on with those the first did not reach", path)
+	checkedFewer := func(times int) (missed []int64) {
+		for _, id := range ids {
+			if checks[fmt.Sprintf("/meters/%d/1.0.0/runStatus", id)] < times {
+				missed = append(missed, id)
+			}
 		}
+		return missed
+	}
+
+	cover(2)
+	tick()
+	tick()
+	if missed := checkedFewer(2); len(missed) > 0 {
+		t.Errorf("after %d ticks, two covers' worth and two, %d meters checked fewer than twice: %v", ticks, len(missed), missed)
+	}
+
+	// The mark's write held past the run's time for it, then its read
+	// refused; a cover's worth of runs after them, and one more, checks
+	// every meter.
+	clear(checks)
+	markFaults := []struct {
+		name string
+		ops  []string
+		f    localstack.Fault
+	}{
+		{"the mark's write held", []string{"DynamoDB.UpdateItem", "DynamoDB.PutItem"}, localstack.Fault{Delay: 10 * time.Second}},
+		{"the mark's read refused", []string{"DynamoDB.BatchGetItem", "DynamoDB.GetItem"}, localstack.Fault{Status: http.StatusInternalServerError}},
+	}
+	for _, mf := range markFaults {
+		s.SetPartitionFaults("schedule", func(op string, _ int) localstack.Fault {
+			if slices.Contains(mf.ops, op) {
+				return mf.f
+			}
+			return localstack.Fault{}
+		})
+		_, stateErrors := tick()
+		_, injected := s.FaultCounts()
+		if stateErrors == 0 || injected[mf.ops[0]] == 0 {
+			t.Errorf("tick %d, %s: %d state errors in the summary, faults injected %v", ticks, mf.name, stateErrors, injected)
+		}
+	}
+	s.SetFaults(nil)
+	cover(1)
+	tick()
+	if missed := checkedFewer(1); len(missed) > 0 {
+		t.Errorf("after the faults on the mark, a cover's worth of ticks and one: %d meters never checked: %v", len(missed), missed)
 	}
 }
 
@@ -542,9 +604,10 @@ func e2eMetricSum(log, metric string) float64 {
 func TestRefusedMessageEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := localstack.ForTest(t, map[string]string{"WATCH_METERS": ""})
-	var refusing atomic.Int64 // publishes still to refuse; -1: all
+	var refuseAll atomic.Bool
+	var refusing atomic.Int64 // publishes still to refuse when not all
 	s.SetFaults(func(op string, _ int) localstack.Fault {
-		if op == "SNS.Publish" && (refusing.Load() < 0 || refusing.Add(-1) >= 0) {
+		if op == "SNS.Publish" && (refuseAll.Load() || refusing.Add(-1) >= 0) {
 			return localstack.Fault{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "Invalid parameter: Message too long"}
 		}
 		return localstack.Fault{}
@@ -553,7 +616,7 @@ func TestRefusedMessageEndToEnd(t *testing.T) {
 	e2eWatchCall(t, s, e2eWatchRequest(t, "PUT", "/meters/1104/0.0.1/watch", nil))
 	s.Sim.SetMeter(1104, "0.0.1", e2eSteps(8, 8, 5, 8)...)
 
-	refusing.Store(-1) // SNS refuses this page in every form
+	refuseAll.Store(true) // SNS refuses this page in every form
 	e2eWantError(t, s, check, "AlertPublishFailed")
 	if r := e2eInvoke(t, s, tick); r.Failed() {
 		t.Errorf("the scheduled run after the refused page: %s: %s", r.ErrorType, r.ErrorMessage)
@@ -561,6 +624,7 @@ func TestRefusedMessageEndToEnd(t *testing.T) {
 	if !strings.Contains(s.FunctionLog(), "message undeliverable") {
 		t.Error("the page given up was not logged")
 	}
+	refuseAll.Store(false)
 	refusing.Store(1) // the next page is refused once, then taken plain
 	for range 2 {
 		if r := e2eInvoke(t, s, check); r.Failed() {

@@ -134,7 +134,11 @@ func TestLateRunsEndToEnd(t *testing.T) {
 		t.Fatalf("messages after two ticks %v, want %v", got, want)
 	}
 	for _, m := range msgs {
-		if m.Late == nil || !m.Late.Verified || m.Late.Timezone != "UTC" || m.Late.LastRunAt != "" {
+		if m.Late == nil {
+			t.Errorf("meter %d's late page carries no late block", m.MeterID)
+			continue
+		}
+		if !m.Late.Verified || m.Late.Timezone != "UTC" || m.Late.LastRunAt != "" {
 			t.Errorf("meter %d's late page: %+v", m.MeterID, m.Late)
 		}
 		if m.MeterID == missed && (m.Late.Grace != "5m" || !strings.HasPrefix(m.Late.Due, due.Format("2006-01-02T15:04"))) {

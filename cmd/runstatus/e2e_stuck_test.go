@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/example/zuora-runstatus/internal/localstack"
+	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora/zuoratest"
 )
 
@@ -255,23 +257,37 @@ func e2eDuration(t *testing.T, s string) time.Duration {
 // duration is made up for a run whose end nobody saw.
 func TestStuckRunEndedByAnotherSessionEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "4s"})
+	// STUCK_AFTER far above R-3's age, however long its callout takes to
+	// arrive, and far below R-1's, which R-3 would have if R-1's start
+	// were taken for its.
+	s := localstack.ForTest(t, map[string]string{"STUCK_AFTER": "1m"})
 	n := s.CalloutNotifier()
 	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
-	e2eDeliver(t, n, "so-1", e2eCallout(905, "R-1", "RUNNING", zuoraTime(-10*time.Second), ""))
+	e2eDeliver(t, n, "so-1", e2eCallout(905, "R-1", "RUNNING", zuoraTime(-10*time.Minute), ""))
 	if events, _ := e2eStuckMessages(t, s); strings.Join(events, ",") != "stuck" {
-		t.Fatalf("R-1 started 10 s ago: %v, want a stuck page", events)
+		t.Fatalf("R-1 started 10 minutes ago: %v, want a stuck page", events)
 	}
-	status, r := e2eDeliver(t, n, "so-2", e2eCallout(905, "R-2", "COMPLETED", "", zuoraTime(0)))
+	status, r := e2eDeliver(t, n, "so-2", e2eCallout(905, "R-2", "COMPLETED", "", zuoraTime(-30*time.Second)))
 	events, msgs := e2eStuckMessages(t, s)
 	if status != 200 || strings.Join(events, ",") != "resolved" || msgs[0].Resolves == nil || !msgs[0].Resolves.Stuck {
 		t.Fatalf("R-2 COMPLETED: %d %+v; messages %v %+v, want the stuck run resolved", status, r, events, msgs)
 	}
-	// A later run of this meter is not paged as stuck for R-1's sake, and
-	// its history holds no made-up duration.
-	e2eDeliver(t, n, "so-3", e2eCallout(905, "R-3", "RUNNING", zuoraTime(-time.Second), ""))
+	// A later run of this meter, begun after R-2 ended (so not stale), is
+	// not paged as stuck for R-1's sake, and its history holds no made-up
+	// duration.
+	r3 := time.Now().Add(-20 * time.Second).UTC().Truncate(time.Second)
+	if status, r := e2eDeliver(t, n, "so-3", e2eCallout(905, "R-3", "RUNNING", r3.Format("2006-01-02T15:04:05-0700"), "")); status != 200 || r.Stale {
+		t.Fatalf("R-3 RUNNING: %d %+v, want it taken", status, r)
+	}
 	if events, _ := e2eStuckMessages(t, s); len(events) != 0 {
-		t.Errorf("R-3 running for a second: %v, want nothing", events)
+		t.Errorf("R-3 running for 20 s: %v, want nothing", events)
+	}
+	states, err := statestore.New(dynamodb.NewFromConfig(s.AWSConfig()), localstack.StateTableName).AllStates(t.Context())
+	e2eMust(t, err)
+	for _, st := range states {
+		if st.MeterID == 905 && (!st.RunStart.Equal(r3) || len(st.RunDurations) != 0) {
+			t.Errorf("meter 905's run began %s with durations %v; want R-3's start %s and none", st.RunStart, st.RunDurations, r3)
+		}
 	}
 }
 

@@ -34,6 +34,8 @@ type awsProxy struct {
 
 	mu        sync.Mutex
 	rule      FaultRule
+	partition string         // with it, rule sees only the DynamoDB requests naming an item of this partition
+	matched   map[string]int // those requests per operation
 	calls     map[string]int // requests per operation
 	injected  map[string]int // faults per operation
 	recording []AWSCall      // every request since record, in order
@@ -90,7 +92,7 @@ func startAWSProxy(motoURL, account string) (*awsProxy, error) {
 	}
 	p := &awsProxy{target: target, account: account, url: "http://" + ln.Addr().String(),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
-		calls:  map[string]int{}, injected: map[string]int{}}
+		calls:  map[string]int{}, injected: map[string]int{}, matched: map[string]int{}}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }() // ends with close
 	return p, nil
@@ -104,12 +106,22 @@ func (p *awsProxy) close() {
 // SetFaults has the proxy apply rule from now on; nil passes every request
 // on. Operation counts start again from 0.
 func (s *Stack) SetFaults(rule FaultRule) {
+	s.SetPartitionFaults("", rule)
+}
+
+// SetPartitionFaults has the proxy apply rule from now on only to the
+// DynamoDB requests that name an item whose partition key (the table's
+// "pk") is pk: as a key to read, update or delete, or as an item to put.
+// The rule's n counts those requests of its operation; every other request
+// passes on. An empty pk applies rule to every request, as SetFaults does.
+func (s *Stack) SetPartitionFaults(pk string, rule FaultRule) {
 	p := s.proxy
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.rule = rule
+	p.rule, p.partition = rule, pk
 	clear(p.calls)
 	clear(p.injected)
+	clear(p.matched)
 }
 
 // FaultCounts returns, per operation, the requests the function sent and
@@ -135,7 +147,7 @@ func (p *awsProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := operation(r, body)
-	f := p.fault(op)
+	f := p.fault(op, body)
 	if f.Status != 0 {
 		writeAWSError(w, op, f)
 		return
@@ -219,7 +231,7 @@ func (p *awsProxy) recorded() []AWSCall {
 }
 
 // fault counts the request and returns what the rule says to do with it.
-func (p *awsProxy) fault(op string) Fault {
+func (p *awsProxy) fault(op string, body []byte) Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls[op]++
@@ -229,7 +241,15 @@ func (p *awsProxy) fault(op string) Fault {
 	if p.rule == nil {
 		return Fault{}
 	}
-	f := p.rule(op, p.calls[op])
+	n := p.calls[op]
+	if p.partition != "" {
+		if !isDynamoDB(op) || !namesPartition(body, p.partition) {
+			return Fault{}
+		}
+		p.matched[op]++
+		n = p.matched[op]
+	}
+	f := p.rule(op, n)
 	if f != (Fault{}) {
 		p.injected[op]++
 	}
@@ -293,6 +313,37 @@ func operation(r *http.Request, body []byte) string {
 }
 
 func isDynamoDB(op string) bool { return strings.HasPrefix(op, "DynamoDB.") }
+
+// namesPartition says whether a DynamoDB request body names an item of the
+// partition pk anywhere: a Key, the Keys of a batch, an Item put.
+func namesPartition(body []byte, pk string) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	return hasPartition(v, pk)
+}
+
+func hasPartition(v any, pk string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		if key, ok := v["pk"].(map[string]any); ok && key["S"] == pk {
+			return true
+		}
+		for _, e := range v {
+			if hasPartition(e, pk) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasPartition(e, pk) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func isDynamoDBWrite(op string) bool {
 	name, ok := strings.CutPrefix(op, "DynamoDB.")
