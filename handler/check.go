@@ -24,20 +24,17 @@ func (h *Handler) serveCheck(ctx context.Context, req trigger.Request) ([]byte, 
 		}
 		return json.Marshal(batch)
 	}
-	h.applyDefaults(ctx, req.Checks)
-	mo := memory.Recall(ctx, h.store, meters(req.Checks))
-	defer mo.Wait() // the read ends within the invocation, whatever the checks did
 	if req.Reply == trigger.ReplyBatch {
+		h.applyDefaults(ctx, req.Checks)
+		mo := memory.Recall(ctx, h.store, meters(req.Checks))
+		defer mo.Wait() // the read ends within the invocation, whatever the checks did
 		items, err := h.checkAll(ctx, req.Checks, mo, runBudget{})
 		if err != nil {
 			return h.fail(req, err, nil)
 		}
 		return json.Marshal(reply.Batch{Results: items, Summary: reply.Summarize(items)})
 	}
-	res, err := h.check(ctx, req.Checks[0], mo, runBudget{})
-	if err == nil && res.Alert != nil && !res.Alert.Published {
-		err = givenUp(res)
-	}
+	res, err := h.checkOne(ctx, req.Checks[0])
 	if err != nil {
 		var partial *reply.Result
 		if res.Alert != nil { // the check succeeded; only the alert did not go out
@@ -49,6 +46,21 @@ func (h *Handler) serveCheck(ctx context.Context, req trigger.Request) ([]byte, 
 		return trigger.HTTPResponse(200, res, 0)
 	}
 	return json.Marshal(res)
+}
+
+// checkOne is a check of one meter version on its own, as a direct
+// invocation or the widget's "Check now" asks for it. Its error is also a
+// message given up (givenUp): the caller asked, and its page did not go out.
+func (h *Handler) checkOne(ctx context.Context, c trigger.Check) (reply.Result, error) {
+	checks := []trigger.Check{c}
+	h.applyDefaults(ctx, checks)
+	mo := memory.Recall(ctx, h.store, meters(checks))
+	defer mo.Wait() // the read ends within the invocation, whatever the check did
+	res, err := h.check(ctx, checks[0], mo, runBudget{})
+	if err == nil && res.Alert != nil && !res.Alert.Published {
+		err = givenUp(res)
+	}
+	return res, err
 }
 
 // applyDefaults fills what the caller left out: the track id is the Lambda

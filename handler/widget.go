@@ -88,18 +88,14 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 // widgetAction does what a widget's button asks, and says what became of
 // it: a check as a direct invocation's (its pages, its memory), a mute for
 // widget.MuteFor, or its end. The error is a check's page that did not go
-// out (it stays owed): never only a notice, so that it is not swallowed.
+// out: never only a notice, so that it is not swallowed.
 func (h *Handler) widgetAction(ctx context.Context, a widget.Action) (string, error) {
 	m := memory.Meter{MeterID: a.MeterID, Version: a.Version}
 	what := fmt.Sprintf("meter %d version %s", m.MeterID, m.Version)
 	var err error
 	switch a.Kind {
 	case widget.ActionCheck:
-		checks := []trigger.Check{{Meter: m}}
-		h.applyDefaults(ctx, checks)
-		mo := memory.Recall(ctx, h.store, []memory.Meter{m})
-		res, cerr := h.check(ctx, checks[0], mo, runBudget{})
-		mo.Wait()
+		res, cerr := h.checkOne(ctx, trigger.Check{Meter: m})
 		switch {
 		case cerr == nil:
 			return fmt.Sprintf("Checked %s: %s%s.", what, res.Status, alertNote(res.Alert)), nil
@@ -131,15 +127,13 @@ func (h *Handler) storeMute(ctx context.Context, m memory.Meter, mute *memory.Mu
 	return nil
 }
 
-// alertNote says what a check's message became, for a widget's notice.
+// alertNote says what a check published, for a widget's notice (a message
+// that did not go out fails the action instead).
 func alertNote(a *reply.Alert) string {
-	switch {
-	case a == nil:
+	if a == nil {
 		return ""
-	case a.Published:
-		return "; " + a.Event + " published"
 	}
-	return "; " + a.Event + " not published, it stays owed"
+	return "; " + a.Event + " published"
 }
 
 // functionARN is the function's own ARN, which the widget's buttons call

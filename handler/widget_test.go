@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-
+	"github.com/example/zuora-runstatus/internal/alert"
 	"github.com/example/zuora-runstatus/internal/memory"
 	"github.com/example/zuora-runstatus/internal/statestore"
 	"github.com/example/zuora-runstatus/zuora"
@@ -122,6 +123,20 @@ func TestWidgetCheckPublishFailed(t *testing.T) {
 	r.sns.setErr(nil)
 	if _, err := r.check(t); err != nil || len(r.sns.published()) != 1 {
 		t.Errorf("the next check: %v, %d published, want the owed page", err, len(r.sns.published()))
+	}
+
+	// A page SNS refuses even in its plain form is given up, not owed: Check
+	// now fails as a direct check does, in words that do not call it owed.
+	r.clock.advance(time.Minute)
+	r.setStatus(running)
+	if _, err := r.check(t); err != nil {
+		t.Fatal(err)
+	}
+	r.setStatus(failed)
+	r.sns.setErr(fmt.Errorf("sns: InvalidParameter: %w", alert.ErrRefused))
+	html, err = invokeWidget(t, r.h, widgetEvent(t, "check"))
+	if errorType(t, err) != TypeAlertPublishFailed || !strings.Contains(err.Error(), "given up") || strings.Contains(html, "owed") {
+		t.Errorf("Check now with the page refused as plain text: %v\n%.600s", err, html)
 	}
 }
 
