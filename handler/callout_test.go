@@ -330,7 +330,7 @@ func TestCalloutPublishFailureIsRetried(t *testing.T) {
 	}
 }
 
-// Issue 23, 12: Zuora gives a callout 25 s in all, so the callout route
+// Zuora gives a callout 25 s in all, so the callout route
 // works to a budget well within it, not the 29 s of other HTTP routes.
 func TestCalloutBudget(t *testing.T) {
 	r := newCalloutRig(t, callout.Keys{HMACKey: []byte(testHMACKey)})

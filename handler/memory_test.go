@@ -474,7 +474,7 @@ func httpBody(method, path, body string) string {
 	return string(ev)
 }
 
-// Issue 25: the watch route takes an expectation, echoed with its defaults
+// The watch route takes an expectation, echoed with its defaults
 // and the next due time; a bad one is 400 naming the field, and nothing is
 // stored. The mute route: until in the future and at most 30 days ahead.
 // The watch list shows both.

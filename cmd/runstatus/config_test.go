@@ -53,7 +53,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || s.stateTable != env["STATE_TABLE"] || s.handler.RepeatAfter != 24*time.Hour || s.handler.NotifyResolved {
 		t.Errorf("memory settings = %+v, %v", s, err)
 	}
-	// Issue 23, 11: every spelling of a zero duration is "off".
+	// Every spelling of a zero duration is "off".
 	for _, off := range []string{"0", "0s", "0h", "0m0s"} {
 		env["ALERT_REPEAT_AFTER"] = off
 		if s, err := loadSettings(envOf(env)); err != nil || s.handler.RepeatAfter != 0 {
@@ -98,7 +98,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"STUCK_FACTOR", "0.5"},
 		{"STUCK_FACTOR", "101"},
 		{"STUCK_FACTOR", "three"},
-		{"STUCK_FACTOR", "NaN"}, // issue 23, 11: NaN compares false with every bound
+		{"STUCK_FACTOR", "NaN"}, // NaN compares false with every bound
 		{"STUCK_FACTOR", "+Inf"},
 		{"ALERT_LINK", "http://zuora.example.com/meters/{meterId}"},
 		{"ALERT_LINK", "zuora.example.com"},

@@ -331,14 +331,13 @@ func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func
 	}
 }
 
-// chaosSeqs are the meters of the review's three sequences (issue 23) and
-// of late runs (issue 25), run under the same faults after the phases, five
-// meters each:
-//   - rerun (1): a poll pages a failure; that run's callout comes late
+// chaosSeqs are the meters of four sequences that once lost or misplaced a
+// page, run under the same faults after the phases, five meters each:
+//   - rerun: a poll pages a failure; that run's callout comes late
 //     (stale); the rerun's FAILED callout, dated after the poll, must page.
-//   - slow (3): a check that takes 3 of the function's 5 s, whose failure
+//   - slow: a check that takes 3 of the function's 5 s, whose failure
 //     Zuora cannot explain in time: the page must still go out.
-//   - stuck (5): a callout-only run, started 2 h ago (STUCK_AFTER 1h), is
+//   - stuck: a callout-only run, started 2 h ago (STUCK_AFTER 1h), is
 //     paged stuck; another session's COMPLETED callout without startTime
 //     must resolve it.
 //   - late: watched meters whose run due 7 minutes ago (grace 5m) never

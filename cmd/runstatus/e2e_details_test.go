@@ -262,7 +262,7 @@ func e2eExplaining(t *testing.T, s *localstack.Stack, meter int64) (time.Time, t
 	return time.Time{}, 0
 }
 
-// Issue 23, 10: a Zuora-Notification-Id Zuora would refuse as a track id
+// A Zuora-Notification-Id Zuora would refuse as a track id
 // (over 64 characters, or with a colon) is not passed on as one, and a
 // runType sent in lower case is read as Zuora's: the page's details come.
 func TestCalloutTrackIDAndRunTypeEndToEnd(t *testing.T) {
@@ -287,7 +287,7 @@ func TestCalloutTrackIDAndRunTypeEndToEnd(t *testing.T) {
 	}
 }
 
-// Issue 23, 3: with little of the invocation left after a slow check, the
+// With little of the invocation left after a slow check, the
 // calls that explain the failure end early enough for the publish: the
 // page goes out, saying its details are missing, instead of failing with
 // AlertPublishFailed because the explaining used the publish's time.
@@ -311,7 +311,7 @@ func TestAlertDetailsLeavePublishTimeEndToEnd(t *testing.T) {
 	}
 }
 
-// Issue 23, 7: a callout that applies to two watched versions explains
+// A callout that applies to two watched versions explains
 // their shared session once, and both pages say what they have: the same
 // details, or the same detailsError, never neither because the first
 // version's calls used up the budget counted from the callout's arrival.

@@ -164,7 +164,7 @@ func TestStaleCalloutsEndToEnd(t *testing.T) {
 	}
 }
 
-// Issue 23, 1: a poll pages R-1's failure before R-1's callout arrives;
+// A poll pages R-1's failure before R-1's callout arrives;
 // that callout, late, is stale. The rerun R-2 fails after the poll: its
 // callout pages, whether it is dated (after the poll) or not (the late
 // callout named the session the poll saw). With the callout condition the
@@ -201,7 +201,7 @@ func TestRerunAfterPollEndToEnd(t *testing.T) {
 	}
 }
 
-// Issue 23, 13: a page owed on a meter nobody polls goes out with the next
+// A page owed on a meter nobody polls goes out with the next
 // callout, stale as that callout may be.
 func TestStaleCalloutSendsOwedEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -400,7 +400,7 @@ func TestScheduledRunDeadlineEndToEnd(t *testing.T) {
 	}
 }
 
-// Issue 23, 2: a watch list of steady meters (checked before, nothing
+// A watch list of steady meters (checked before, nothing
 // changes) that one run cannot cover is covered over the next runs, every
 // meter in turn, though no check of a steady meter writes its checkedAt:
 // over two covers' worth of runs plus two, each meter is checked at least
@@ -597,7 +597,7 @@ func e2eMetricSum(log, metric string) float64 {
 	return sum
 }
 
-// Issue 23, 9: a message SNS refuses as it is (InvalidParameter) goes again
+// A message SNS refuses as it is (InvalidParameter) goes again
 // in its plain form; refused in that form too, it is given up — logged
 // whole, the check failed — so that it does not fail every scheduled run
 // after it and hold back the meter version's later pages.

@@ -251,7 +251,7 @@ func e2eDuration(t *testing.T, s string) time.Duration {
 	return d
 }
 
-// Issue 23, 5: a callout-only meter. Session R-1 is stuck; R-2's terminal
+// A callout-only meter. Session R-1 is stuck; R-2's terminal
 // callout, which has no startTime, ends R-1 too: the stuck alert is
 // resolved at once (not left open for a poll that never comes), and no
 // duration is made up for a run whose end nobody saw.

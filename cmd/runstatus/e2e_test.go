@@ -382,7 +382,7 @@ func TestErrorsEndToEnd(t *testing.T) {
 
 // e2ePlain wants msg, an error message a caller gets, in the function's
 // own plain words: no other service's error text (AWS's or Zuora's, as the
-// simulator writes it), no ARN, account or request id (issue 23, 4).
+// simulator writes it), no ARN, account or request id.
 func e2ePlain(t *testing.T, where, msg string) {
 	t.Helper()
 	if msg == "" {

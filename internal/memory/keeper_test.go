@@ -241,7 +241,7 @@ func TestOutcome(t *testing.T) {
 	}
 }
 
-// Issue 23, 9: a message the topic will never take is given up and
+// A message the topic will never take is given up and
 // logged; it holds back nothing behind it — what was owed after it, and
 // every later page, go out — and it is not the check's error: it is owed
 // to no one, and a run failed for it would be repeated for nothing.

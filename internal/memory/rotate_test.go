@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Issue 23, 2: over runs that each check only some of the watch list,
+// Over runs that each check only some of the watch list,
 // every meter is checked in turn: never-checked first, then round from
 // where the last run reached; a steady meter writes nothing for it.
 func TestRotate(t *testing.T) {

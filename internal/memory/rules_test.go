@@ -105,12 +105,12 @@ func TestDecide(t *testing.T) {
 			with(stored("FAILED"), func(s *State) { s.Session = "R-1" }), callout("FAILED", "R-2", later), later, "alert", true, true, false},
 		{"an undated callout of what a poll saw adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", time.Time{}), later, "", false, true, false},
 		{"a callout dated in the second the poll saw it adopts its session quietly", rules, stored("FAILED"), callout("FAILED", "R-1", t0), later, "", false, true, false},
-		// Issue 23, 1: a poll saw FAILED first; a FAILED callout that ended
+		// A poll saw FAILED first; a FAILED callout that ended
 		// after it is of a run the poll could not have seen: a rerun.
 		{"a rerun's failure after a poll saw the first pages", rules, stored("FAILED"), callout("FAILED", "R-2", t0.Add(5*time.Minute)), later, "alert", true, true, false},
 		{"the late callout of the failure a poll saw is stale, and names its session", rules, stored("FAILED"), callout("FAILED", "R-1", t0.Add(-time.Minute)), later, "", false, true, true},
 		{"a late callout of another status names no session", rules, stored("FAILED"), callout("COMPLETED", "R-0", t0.Add(-time.Minute)), later, "", false, false, true},
-		// Issue 23, 13: stale news still sends what is owed.
+		// Stale news still sends what is owed.
 		{"a stale callout sends what is owed", rules, stored("FAILED", "alert"), callout("COMPLETED", "R-0", t0.Add(-time.Minute)), later, "alert", true, true, true},
 		{"a stale callout leaves what another check is sending to it", rules,
 			with(stored("FAILED", "alert"), func(s *State) { s.Lease = Lease{Owner: "other", Until: later.Add(time.Minute)} }),
@@ -187,7 +187,7 @@ func TestOutboxBound(t *testing.T) {
 	if len(outbox) != MaxOutbox || len(alerts) != 6 {
 		t.Errorf("outbox of %d (%s), %d alerts; want %d with every alert", len(outbox), events(outbox), len(alerts), MaxOutbox)
 	}
-	// Issue 23, 9: an outbox full of pages takes one more page and keeps
+	// An outbox full of pages takes one more page and keeps
 	// the oldest.
 	var pages []Message
 	for i := range MaxOutbox + 3 {
@@ -199,7 +199,7 @@ func TestOutboxBound(t *testing.T) {
 	}
 }
 
-// Issue 23, 1: a rerun's failure pages though a poll recorded the first
+// A rerun's failure pages though a poll recorded the first
 // failure and the first run's callout came late. The late callout is stale
 // but names the session the poll saw, so even an undated callout of the
 // rerun is told apart.
@@ -307,7 +307,7 @@ func TestStuckRuns(t *testing.T) {
 		t.Errorf("a stuck run that fails: %v, %+v", events(sent), end)
 	}
 
-	// Issue 23, 5: a callout of another session that ends without a
+	// A callout of another session that ends without a
 	// startTime ends the stuck run too: it ended unseen. A resolution when
 	// the other session ended well, a page when it failed; no duration is
 	// recorded for a run whose end nobody saw.

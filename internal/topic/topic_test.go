@@ -157,7 +157,7 @@ func snsRefusing(t *testing.T, status int, code string) (*httptest.Server, func(
 	return srv, last
 }
 
-// Issue 23, 9: SNS refusing the message itself is alert.ErrRefused, which
+// SNS refusing the message itself is alert.ErrRefused, which
 // sending it again unchanged cannot mend; the topic's own troubles are not.
 func TestRefusalOfTheMessage(t *testing.T) {
 	for _, tt := range []struct {
