@@ -331,8 +331,8 @@ func chaosCheckTable(t *testing.T, s *localstack.Stack, meters int, meterID func
 	}
 }
 
-// chaosSeqs are the meters of four sequences that once lost or misplaced a
-// page, run under the same faults after the phases, five meters each:
+// chaosSeqs are the meters of four sequences, each a way a page can be lost
+// or misplaced, run under the same faults after the phases, five meters each:
 //   - rerun: a poll pages a failure; that run's callout comes late
 //     (stale); the rerun's FAILED callout, dated after the poll, must page.
 //   - slow: a check that takes 3 of the function's 5 s, whose failure
