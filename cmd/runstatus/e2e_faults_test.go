@@ -85,7 +85,7 @@ func TestLostClaimAnswerEndToEnd(t *testing.T) {
 	}
 }
 
-// Hole 3: SNS takes most of the time left; the write that records the
+// SNS takes most of the time left; the write that records the
 // publish has its own budget, so the next check does not page again.
 func TestRecordAfterSlowPublishEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -122,7 +122,7 @@ func e2eCallout(meter int64, session, status, start, end string) string {
 	return e2eBody(zuoratest.SessionEvent{MeterID: meter, SessionID: session, Status: status, RunType: "NORMAL", StartTime: start, EndTime: end})
 }
 
-// Hole 4: callouts out of order, and replays. An older session's news, or a
+// Callouts out of order, and replays. An older session's news, or a
 // non-terminal status for a session already seen terminal, is stale:
 // nothing stored, nothing published; the next poll does not page again.
 func TestStaleCalloutsEndToEnd(t *testing.T) {
@@ -241,7 +241,7 @@ func TestUnknownStatusEndToEnd(t *testing.T) {
 	}
 }
 
-// Hole 6: a callout that names no version, whose watch-list read fails,
+// A callout that names no version, whose watch-list read fails,
 // answers 503 (Zuora retries) rather than land on a version nobody watches.
 func TestCalloutWatchListUnreadableEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -310,7 +310,7 @@ func e2eStateItems(t *testing.T, s *localstack.Stack, meters []int64, version, s
 	}
 }
 
-// Hole 8: a scheduled run's reply stays small whatever the watch list holds:
+// A scheduled run's reply stays small whatever the watch list holds:
 // only notable items, at most 1,000, then "truncated".
 func TestScheduledReplyBoundedEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -350,7 +350,7 @@ func TestScheduledReplyBoundedEndToEnd(t *testing.T) {
 	}
 }
 
-// Hole 11: a scheduled run that does not fit its timeout ends before it,
+// A scheduled run that does not fit its timeout ends before it,
 // says what it did not reach, and the next run starts with those.
 func TestScheduledRunDeadlineEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -524,7 +524,7 @@ func e2eCheckedSince(t *testing.T, s *localstack.Stack, since time.Time) map[int
 	return out
 }
 
-// Hole 10: inputs that would grow the table or its keys without bound are
+// Inputs that would grow the table or its keys without bound are
 // refused; items of meters nobody watches expire.
 func TestBoundedInputsEndToEnd(t *testing.T) {
 	t.Parallel()
