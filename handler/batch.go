@@ -182,6 +182,7 @@ type watchList struct {
 	states  map[memory.Meter]memory.State
 	targets []memory.Meter
 	last    memory.Schedule
+	lastErr error // why last could not be read; nil: it was
 }
 
 // readWatchList reads every state, and the scheduled runs' mark beside it.
@@ -201,7 +202,7 @@ func (h *Handler) readWatchList(ctx context.Context, withoutMark ...any) (watchL
 	if lastErr != nil {
 		h.stateUnavailable(ctx, lastErr, withoutMark...)
 	}
-	wl := watchList{states: make(map[memory.Meter]memory.State, len(all)), last: last}
+	wl := watchList{states: make(map[memory.Meter]memory.State, len(all)), last: last, lastErr: lastErr}
 	for _, s := range all {
 		wl.states[s.Meter] = s
 		if s.Watched {

@@ -67,13 +67,13 @@ func (h *Handler) widgetPage(ctx context.Context, ev widget.Event) widget.Page {
 		p.Error = "The function has no STATE_TABLE, so no watch list."
 		return p
 	}
-	wl, err := h.readWatchList(ctx, "showing", "the widget", "lastScheduledRun", "never")
+	wl, err := h.readWatchList(ctx, "showing", "the widget", "lastScheduledRun", "unknown")
 	if err != nil {
 		h.stateUnavailable(ctx, err, "showing", "the widget")
 		p.Error = "The state table could not be read; the function's log says why."
 		return p
 	}
-	p.LastScheduledRun = wl.last.LastRun
+	p.LastScheduledRun, p.LastScheduledRunUnknown = wl.last.LastRun, wl.lastErr != nil
 	p.Rows = make([]widget.Row, len(wl.targets))
 	for i, m := range wl.targets {
 		s, ok := wl.states[m]

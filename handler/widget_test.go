@@ -173,6 +173,9 @@ func TestWidgetReadsTheWatchListAsARunDoes(t *testing.T) {
 			t.Errorf("no link %s in the widget", link)
 		}
 	}
+	if strings.Contains(html, "Last scheduled check: never") || !strings.Contains(html, "Last scheduled check: unknown") {
+		t.Errorf("an unread mark is not shown as unknown:\n%.800s", html)
+	}
 	if n := sums(emfLines(t, &out), "StateUnavailable", "")[""]; n != 1 {
 		t.Errorf("StateUnavailable %v, want 1 for the mark the widget could not read", n)
 	}

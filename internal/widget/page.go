@@ -17,8 +17,11 @@ type Page struct {
 	// LastScheduledRun is when the last scheduled run checked the watch
 	// list; zero: never.
 	LastScheduledRun time.Time
-	Limit            int    // rows shown, 1 to MaxLimit; 0: DefaultLimit
-	Theme            string // ThemeLight (also for "") or ThemeDark
+	// LastScheduledRunUnknown: the mark of the last scheduled run could
+	// not be read, so the page cannot say when it was (not "never").
+	LastScheduledRunUnknown bool
+	Limit                   int    // rows shown, 1 to MaxLimit; 0: DefaultLimit
+	Theme                   string // ThemeLight (also for "") or ThemeDark
 	// Zone is the dashboard's time zone (Context.Location); nil: UTC.
 	Zone *time.Location
 	// Actions adds the buttons "Check now" and "Mute 4h" or "Unmute" to

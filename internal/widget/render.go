@@ -103,13 +103,15 @@ type summary struct {
 	counts       counts
 	clock        clock
 	lastRun      time.Time // zero: never
+	lastUnknown  bool      // the mark could not be read
 	zone, notice string
 	empty        bool // no row: the table is not drawn
 }
 
 func newSummary(p Page, c clock, theme markup, empty bool) summary {
 	return summary{theme: theme, counts: count(p.Rows, c.now), clock: c, lastRun: p.LastScheduledRun,
-		zone: c.zone.String(), notice: clipRunes(p.Notice, maxError), empty: empty}
+		lastUnknown: p.LastScheduledRunUnknown,
+		zone:        c.zone.String(), notice: clipRunes(p.Notice, maxError), empty: empty}
 }
 
 // head is the page's beginning, before its section: CloudWatch takes no
@@ -175,9 +177,12 @@ func writeTop(w *htmlWriter, s summary) {
 		w.Markup("</li>")
 	}
 	w.Markup("\n</ul>\n" + `<p class="meta">Last scheduled check: `)
-	if s.lastRun.IsZero() {
+	switch {
+	case s.lastUnknown:
+		w.Markup("unknown (its record could not be read; the function's log says why)")
+	case s.lastRun.IsZero():
 		w.Markup("never")
-	} else {
+	default:
 		s.clock.write(w, s.lastRun)
 	}
 	w.Markup(`. Times in `)
