@@ -371,9 +371,20 @@ func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) 
 			t.Errorf("callout %s: %v", id, err)
 		}
 	}
+	// A direct check that fails (a timeout on a loaded machine) is retried,
+	// as the state machine's Retry does: the page is owed to the check that
+	// succeeds.
 	poll := func(c e2eInvoker, id int64) {
-		if _, err := c.Invoke(t.Context(), fmt.Appendf(nil, `{"meterId": %d, "version": "0.0.1"}`, id)); err != nil {
-			t.Errorf("invoke: %v", err)
+		for attempt := 1; attempt <= 3; attempt++ {
+			r, err := c.Invoke(t.Context(), fmt.Appendf(nil, `{"meterId": %d, "version": "0.0.1"}`, id))
+			if err != nil {
+				t.Errorf("invoke: %v", err)
+				return
+			}
+			if !r.Failed() {
+				return
+			}
+			t.Logf("meter %d, attempt %d: %s: %s; retried", id, attempt, r.ErrorType, r.ErrorMessage)
 		}
 	}
 	var wg sync.WaitGroup
