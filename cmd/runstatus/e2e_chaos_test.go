@@ -366,9 +366,27 @@ func chaosSequences(t *testing.T, s *localstack.Stack, containers []e2eInvoker) 
 	defer s.Sim.SetSummaryFault()
 	zuoraTime := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05-0700") }
 	n := s.CalloutNotifier()
+	// The notifier's attempts come 10 ms apart, Zuora's 30 minutes: an
+	// attempt whose invocation timed out still holds the notification's
+	// one-minute lease when the next comes, which is then refused as busy.
+	// A delivery refused to the end is delivered again once the lease has
+	// run out, as Zuora's later attempts would be; never answered 200 in
+	// two minutes is an error.
 	deliver := func(id string, body string) {
-		if _, err := n.Deliver(t.Context(), id, []byte(body)); err != nil {
-			t.Errorf("callout %s: %v", id, err)
+		for waited := time.Duration(0); ; waited += 15 * time.Second {
+			d, err := n.Deliver(t.Context(), id, []byte(body))
+			switch {
+			case err != nil:
+				t.Errorf("callout %s: %v", id, err)
+				return
+			case d.Statuses[len(d.Statuses)-1] == http.StatusOK:
+				return
+			case waited >= 2*time.Minute:
+				t.Errorf("callout %s: answered %v to the end, %s", id, d.Statuses, d.Body)
+				return
+			}
+			t.Logf("callout %s: answered %v, %s; delivered again in 15 s", id, d.Statuses, d.Body)
+			time.Sleep(15 * time.Second)
 		}
 	}
 	// A direct check that fails (a timeout on a loaded machine) is retried,
